@@ -1,0 +1,157 @@
+"""A model's `analysis:` block: the canary thresholds that `modelstack gate` and the alerting rules share.
+
+One definition is read by both, so a canary is rolled back for exactly what would page someone later.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, Field, model_validator
+
+from components.catalog.base import DnsLabel, StrictModel
+
+# PromQL durations: units from largest to smallest, each at most once (Prometheus rejects "30s5m").
+PROMQL_DURATION = re.compile(
+    r"^(?:(?P<y>[0-9]+)y)?(?:(?P<w>[0-9]+)w)?(?:(?P<d>[0-9]+)d)?(?:(?P<h>[0-9]+)h)?"
+    r"(?:(?P<m>[0-9]+)m)?(?:(?P<s>[0-9]+)s)?(?:(?P<ms>[0-9]+)ms)?$"
+)
+_UNIT_SECONDS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
+# rate() needs two samples inside the window; below a minute (Flagger's floor too) a 15–30 s scrape
+# interval leaves windows with one sample, so every gate run would read "no data" and hold forever.
+MIN_WINDOW_SECONDS = 60.0
+
+PLACEHOLDERS = ("namespace", "model", "canary", "stable", "window")
+# A bare `{identifier}` is never valid PromQL (matchers need an operator), so it can only be a placeholder.
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+BUILTIN_CHECKS = ("request-count", "p99-latency", "error-rate")
+
+
+def promql_duration_seconds(value: str) -> float:
+    """'1h30m' -> 5400.0 for a PromQL duration; ValueError when it is not one."""
+    match = PROMQL_DURATION.match(value)
+    if not value or match is None:
+        raise ValueError(
+            f"{value!r} is not a PromQL duration — write e.g. '5m', '90s' or '1h30m' "
+            "(units y, w, d, h, m, s, ms, largest first)"
+        )
+    return sum(float(n) * _UNIT_SECONDS[unit] for unit, n in match.groupdict().items() if n is not None)
+
+
+def _window(value: str) -> str:
+    if promql_duration_seconds(value) < MIN_WINDOW_SECONDS:
+        raise ValueError(
+            f"window {value!r} is shorter than 1m — rate() over it sees fewer than two scrapes "
+            "and the gate would never have data"
+        )
+    return value
+
+
+PromWindow = Annotated[str, AfterValidator(_window)]
+
+
+def query_placeholders(query: str) -> set[str]:
+    """The `{name}` placeholders a query template uses."""
+    return set(_PLACEHOLDER.findall(query))
+
+
+def _query_template(value: str) -> str:
+    if not value.strip():
+        raise ValueError("query is empty")
+    unknown = sorted(query_placeholders(value) - set(PLACEHOLDERS))
+    if unknown:
+        known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+        raise ValueError(
+            f"unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)} — a query may use {known}"
+        )
+    return value
+
+
+QueryTemplate = Annotated[str, AfterValidator(_query_template)]
+
+
+def render_query(template: str, *, namespace: str, model: str, canary: str, stable: str, window: str) -> str:
+    """Fill a query template's placeholders; every other brace (label matchers) is left alone."""
+    values = {"namespace": namespace, "model": model, "canary": canary, "stable": stable, "window": window}
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+class CustomMetric(StrictModel):
+    """An extra PromQL check; the canary passes when every series of the result is within the bounds."""
+
+    name: DnsLabel
+    """Name shown in the gate's report; unique within the model and not a built-in check's name."""
+    query: QueryTemplate
+    """PromQL with placeholders {namespace}, {model}, {canary}, {stable} (version names) and {window}.
+    The canary's workload is `{model}-{canary}` in namespace `{namespace}`. No data, NaN or Inf holds."""
+    max: float | None = None
+    """Upper bound (inclusive): a result above it rolls the canary back."""
+    min: float | None = None
+    """Lower bound (inclusive): a result below it rolls the canary back."""
+    description: str = ""
+    """What the metric means, for the reviewer and the gate's report."""
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if self.max is None and self.min is None:
+            raise ValueError(f"metric {self.name} needs max and/or min — a check without a bound never fails")
+        if self.max is not None and self.min is not None and self.min > self.max:
+            raise ValueError(f"metric {self.name} has min {self.min} above max {self.max}")
+        return self
+
+
+class AlertThresholds(StrictModel):
+    """Thresholds of the alerting rules that are not canary checks (those reuse the gate's thresholds)."""
+
+    queue_saturation: float = Field(default=0.9, gt=0, le=1)
+    """Alert when the queue length per replica exceeds this share of the autoscaling target."""
+    max_replicas_for_minutes: int = Field(default=15, ge=1, le=1440)
+    """Alert when the autoscaler has been pinned at maxReplicas for this many minutes."""
+
+
+def _steps(value: tuple[int, ...]) -> tuple[int, ...]:
+    if not value:
+        raise ValueError("steps is empty — give the canary weights to walk through, ending at 100")
+    out_of_range = [s for s in value if not 1 <= s <= 100]
+    if out_of_range:
+        raise ValueError(f"steps {list(value)}: every step is a weight from 1 to 100, not {out_of_range}")
+    if any(b <= a for a, b in itertools.pairwise(value)):
+        raise ValueError(f"steps {list(value)} must be strictly increasing")
+    if value[-1] != 100:
+        raise ValueError(f"steps {list(value)} must end at 100 — the last step is full promotion")
+    return value
+
+
+class AnalysisSpec(StrictModel):
+    """Canary analysis of a model: when `modelstack gate` promotes, holds or rolls back a new version."""
+
+    window: PromWindow = "5m"
+    """PromQL range every check looks back over (e.g. '5m'); at least 1m."""
+    p99_latency_ms: float = Field(default=800, gt=0)
+    """The canary's P99 request latency at the Istio sidecar must stay at or below this (milliseconds)."""
+    error_rate_percent: float = Field(default=1.0, ge=0, le=100)
+    """The canary's share of 5xx responses must stay at or below this (percent)."""
+    min_requests: int = Field(default=50, ge=1)
+    """Requests the canary must have served in the window; below it the result is inconclusive (hold)."""
+    steps: Annotated[tuple[int, ...], AfterValidator(_steps)] = (10, 50, 100)
+    """Canary weights to walk through, strictly increasing, ending at 100; promotion goes to the next."""
+    metrics: tuple[CustomMetric, ...] = ()
+    """Extra PromQL checks on top of request count, P99 latency and error rate."""
+    alerts: AlertThresholds = AlertThresholds()
+    """Alerting-rule thresholds that are not canary checks."""
+
+    @model_validator(mode="after")
+    def _unique_metric_names(self) -> Self:
+        seen: set[str] = set(BUILTIN_CHECKS)
+        for metric in self.metrics:
+            if metric.name in seen:
+                reason = "a built-in check" if metric.name in BUILTIN_CHECKS else "used twice"
+                raise ValueError(f"metric name {metric.name!r} is {reason}")
+            seen.add(metric.name)
+        return self
+
+    def next_step(self, current_weight: int) -> int:
+        """The weight after `current_weight`: the first step above it (100 once past the last)."""
+        return next((s for s in self.steps if s > current_weight), 100)
