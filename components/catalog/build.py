@@ -1,0 +1,22 @@
+"""Images built by the stack: a build context whose base is pinned by digest."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from components.catalog.base import DIGEST_REF, StrictModel
+
+
+class BuildSpec(StrictModel):
+    context: str
+    """Build context, relative to the catalog file."""
+    dockerfile: str = "Dockerfile"
+    """Relative to the context."""
+    base: str = Field(pattern=DIGEST_REF.pattern)
+    """Base image pinned by digest, passed as build argument `BASE`."""
+    repository: str | None = Field(default=None, pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$")
+    """Repository under the stack's registry (default `modelstack/<model>`)."""
+    platforms: tuple[str, ...] = ("linux/amd64",)
+    args: dict[str, str] = {}
+    lock_files: tuple[str, ...] = ("requirements.txt",)
+    """Files, relative to the context, whose content keys the build cache (a change never reuses layers)."""

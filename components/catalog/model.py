@@ -1,0 +1,38 @@
+"""A served model: its server, its versions side by side, and the policies shared by all of them."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from components.catalog.analysis import AnalysisSpec
+from components.catalog.autoscaling import AutoscalingSpec
+from components.catalog.base import StrictModel, VersionName
+from components.catalog.server import ServerKind, ServerOverrides, ServerPreset, resolve_server
+from components.catalog.traffic import Caller, Exposure, TrafficSpec
+from components.catalog.version import VersionSpec
+from components.catalog.workload import SecurityContext
+
+
+class ModelSpec(StrictModel):
+    description: str = ""
+    owner: str = Field(default="", max_length=63)
+    server: ServerKind
+    server_overrides: ServerOverrides | None = None
+    versions: dict[VersionName, VersionSpec] = Field(min_length=1)
+    callers: tuple[Caller, ...] = ()
+    """Who may call the model in the mesh; nobody else can (except the gateway when exposed)."""
+    expose: Exposure | None = None
+    traffic: TrafficSpec = TrafficSpec()
+    autoscaling: AutoscalingSpec | None = None
+    analysis: AnalysisSpec | None = None
+    """Canary thresholds: read by `modelstack gate` and by the alerting rules alike."""
+    security: SecurityContext = SecurityContext()
+
+    @property
+    def server_preset(self) -> ServerPreset:
+        return resolve_server(self.server, self.server_overrides)
+
+
+def is_autoscaled(model: ModelSpec, version: VersionSpec) -> bool:
+    """An HPA owns the version's replicas (and the Deployment must not set them) when this is true."""
+    return model.autoscaling is not None and version.replicas.min < version.replicas.max

@@ -1,0 +1,92 @@
+"""Node pools of a stack: where GPU (and CPU) model servers may run."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from components.catalog.base import PoolName, StrictModel
+
+
+class MigStrategy(StrEnum):
+    NONE = "none"
+    SINGLE = "single"
+    MIXED = "mixed"
+
+
+class Provisioner(StrEnum):
+    KARPENTER = "karpenter"
+    EXISTING = "existing"
+
+
+class TaintEffect(StrEnum):
+    NO_SCHEDULE = "NoSchedule"
+    PREFER_NO_SCHEDULE = "PreferNoSchedule"
+    NO_EXECUTE = "NoExecute"
+
+
+class Taint(StrictModel):
+    key: str = Field(pattern=r"^([a-z0-9.-]+/)?[A-Za-z0-9][-A-Za-z0-9_.]*$")
+    value: str = ""
+    effect: TaintEffect = TaintEffect.NO_SCHEDULE
+
+
+GPU_TAINT = Taint(key="nvidia.com/gpu", value="present", effect=TaintEffect.NO_SCHEDULE)
+
+
+class NodeClassRef(StrictModel):
+    group: str = "karpenter.k8s.aws"
+    kind: str = "EC2NodeClass"
+    name: str = "default"
+
+
+class NodePool(StrictModel):
+    name: PoolName
+    gpu: str | None = None
+    """GPU model key from the built-in GPU catalog (e.g. `H100-80GB`); omit for a CPU pool."""
+    gpus_per_node: int = Field(default=0, ge=0, le=16)
+    mig_strategy: MigStrategy = MigStrategy.NONE
+    mig_layout: dict[str, int] = {}
+    """MIG instances per GPU, e.g. `{3g.40gb: 1, 2g.20gb: 1, 1g.10gb: 2}`; all GPUs of the pool alike."""
+    taints: tuple[Taint, ...] | None = None
+    """Default for GPU pools: `nvidia.com/gpu=present:NoSchedule`; none for CPU pools."""
+    labels: dict[str, str] = {}
+    zones: tuple[str, ...] = ()
+    """Zones the pool spans; workloads spread across them."""
+    min_nodes: int = Field(default=0, ge=0)
+    max_nodes: int = Field(default=1, ge=1)
+    provisioner: Provisioner = Provisioner.EXISTING
+    instance_types: tuple[str, ...] = ()
+    """Karpenter: instance types the NodePool may launch."""
+    node_class: NodeClassRef = NodeClassRef()
+    cpu_per_node: float | None = Field(default=None, gt=0)
+    memory_gib_per_node: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.min_nodes > self.max_nodes:
+            raise ValueError(f"minNodes ({self.min_nodes}) is above maxNodes ({self.max_nodes})")
+        if self.gpu is None and (
+            self.gpus_per_node or self.mig_layout or self.mig_strategy != MigStrategy.NONE
+        ):
+            raise ValueError("a CPU pool (no `gpu`) cannot set gpusPerNode, migStrategy or migLayout")
+        if self.gpu is not None and self.gpus_per_node == 0:
+            raise ValueError("a GPU pool needs gpusPerNode ≥ 1")
+        if self.mig_strategy == MigStrategy.NONE and self.mig_layout:
+            raise ValueError("migLayout needs migStrategy single or mixed")
+        if self.mig_strategy != MigStrategy.NONE and not self.mig_layout:
+            raise ValueError(f"migStrategy {self.mig_strategy.value} needs a migLayout")
+        return self
+
+    @property
+    def effective_taints(self) -> tuple[Taint, ...]:
+        if self.taints is not None:
+            return self.taints
+        return (GPU_TAINT,) if self.gpu else ()
+
+    @property
+    def pool_label(self) -> tuple[str, str]:
+        """The node label that identifies the pool's nodes."""
+        return ("modelstack.io/node-pool", self.name)

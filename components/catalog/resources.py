@@ -1,0 +1,40 @@
+"""Compute resources of one model version: requests equal limits, accelerators as whole numbers."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+from components.catalog.base import StrictModel
+
+QUANTITY = re.compile(r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+
+
+def _as_text(value: object) -> object:
+    # YAML gives `cpu: 4` as an int; Kubernetes quantities are strings.
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+def _quantity(value: str) -> str:
+    if not QUANTITY.match(value):
+        raise ValueError(
+            f"{value!r} is not a Kubernetes quantity — write e.g. '500m' or '4' for CPU, '16Gi' for memory"
+        )
+    return value
+
+
+Quantity = Annotated[str, BeforeValidator(_as_text), AfterValidator(_quantity)]
+
+
+class Resources(StrictModel):
+    """Requests and limits are rendered equal (Guaranteed QoS)."""
+
+    cpu: Quantity
+    memory: Quantity
+    gpu: int = Field(default=0, ge=0, le=16)
+    """Whole GPUs, or the number of MIG instances when `migProfile` is set."""
+    mig_profile: str | None = Field(default=None, pattern=r"^[0-9]g\.[0-9]+gb(\+me)?$")
+    """MIG profile, e.g. `3g.40gb`; must exist on the node pool's GPU and in its layout."""
+    ephemeral_storage: Quantity | None = None

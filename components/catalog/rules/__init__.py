@@ -1,0 +1,24 @@
+"""Cross-field rules that need more than one field, or the stack configuration, to decide.
+
+Each rule is a function `(RuleContext) -> Iterable[Finding]`; `RULES` runs them all, so adding a rule is
+adding one function to its module's tuple.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from components.catalog.errors import Finding
+from components.catalog.rules.context import RuleContext
+from components.catalog.rules.core import CORE_RULES
+
+Rule = Callable[[RuleContext], Iterable[Finding]]
+
+RULES: tuple[Rule, ...] = (*CORE_RULES,)
+
+
+def run_rules(ctx: RuleContext) -> list[Finding]:
+    return [finding for rule in RULES for finding in rule(ctx)]
+
+
+__all__ = ["RULES", "Rule", "RuleContext", "run_rules"]

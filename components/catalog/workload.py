@@ -1,0 +1,109 @@
+"""How one model version runs: configuration, environment, weights, replicas, precision."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, Field, model_validator
+
+from components.catalog.base import DIGEST_REF, DnsLabel, StrictModel
+
+CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class Precision(StrEnum):
+    FP32 = "fp32"
+    FP16 = "fp16"
+    BF16 = "bf16"
+
+
+def _config_key(value: str) -> str:
+    if not CONFIG_KEY.match(value) or len(value) > 253:
+        raise ValueError(f"{value!r} is not a valid ConfigMap key — use letters, digits, '-', '_' and '.'")
+    return value
+
+
+ConfigKey = Annotated[str, AfterValidator(_config_key)]
+
+
+def _env_name(value: str) -> str:
+    if not ENV_NAME.match(value):
+        raise ValueError(f"{value!r} is not an environment variable name — use [A-Za-z_][A-Za-z0-9_]*")
+    return value
+
+
+EnvName = Annotated[str, AfterValidator(_env_name)]
+
+
+class SecretKeyRef(StrictModel):
+    """A key of a Secret created outside modelstack (never inlined in the catalog)."""
+
+    name: DnsLabel
+    key: ConfigKey
+
+
+class EnvVar(StrictModel):
+    """Exactly one of `value`, `fromConfig` or `fromSecret`."""
+
+    name: EnvName
+    value: str | None = None
+    from_config: ConfigKey | None = None
+    """A key of this version's `config`; a missing key is a catalog error, not an empty variable."""
+    from_secret: SecretKeyRef | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        sources = [s for s in (self.value, self.from_config, self.from_secret) if s is not None]
+        if len(sources) != 1:
+            raise ValueError(
+                f"environment variable {self.name} needs exactly one of value, fromConfig or fromSecret"
+            )
+        return self
+
+
+class ModelWeights(StrictModel):
+    """Read-only model weights: a PersistentVolumeClaim or an OCI image volume (Kubernetes image volumes)."""
+
+    pvc: DnsLabel | None = None
+    """Name of an existing PersistentVolumeClaim holding the weights."""
+    image: str | None = None
+    """OCI artifact with the weights, pinned by digest (`repo@sha256:...`)."""
+    sub_path: str | None = None
+    mount_path: str = Field(default="/models", pattern=r"^/")
+    """Exported to the container as `MODEL_WEIGHTS_PATH`."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.pvc is None) == (self.image is None):
+            raise ValueError("modelWeights needs exactly one of pvc or image")
+        if self.image is not None and not DIGEST_REF.match(self.image):
+            raise ValueError(
+                f"weights image {self.image!r} is not pinned by digest — write repo@sha256:<64 hex>"
+            )
+        return self
+
+
+class Replicas(StrictModel):
+    """`min == max` means a fixed count; `min < max` lets the model's autoscaler scale between them."""
+
+    min: int = Field(default=1, ge=1, le=1000)
+    max: int = Field(default=1, ge=1, le=1000)
+    idle: int | None = Field(default=None, ge=1, le=1000)
+    """Replicas kept warm while the version has weight 0 (default: scaled down to `min`... or 1)."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if self.min > self.max:
+            raise ValueError(f"replicas.min ({self.min}) is above replicas.max ({self.max}) — swap them")
+        return self
+
+
+class SecurityContext(StrictModel):
+    """The non-root identity the server runs as; `fsGroup` makes mounted weights readable."""
+
+    run_as_user: int = Field(default=10001, ge=1)
+    run_as_group: int = Field(default=10001, ge=1)
+    fs_group: int = Field(default=10001, ge=1)

@@ -1,0 +1,45 @@
+"""`ServedModel`: one model of the catalog with all of its versions and its shared policies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.catalog.model import ModelSpec
+from components.catalog.stack_config import StackConfig
+from components.workload.model_version import ModelVersion, ModelVersionArgs
+
+
+@dataclass(frozen=True)
+class ServedModelArgs:
+    model_name: str
+    model: ModelSpec
+    stack: StackConfig
+    catalog_dir: str
+
+
+class ServedModel(pulumi.ComponentResource):
+    versions: dict[str, ModelVersion]
+
+    def __init__(self, name: str, args: ServedModelArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("modelstack:index:ServedModel", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.versions = {}
+        for version_name, version in args.model.versions.items():
+            # A built version is wired to its ModelImage's digest by the images component.
+            image: pulumi.Input[str] = version.image or ""
+            self.versions[version_name] = ModelVersion(
+                f"{name}-{version_name}",
+                ModelVersionArgs(
+                    model_name=args.model_name,
+                    version_name=version_name,
+                    model=args.model,
+                    version=version,
+                    stack=args.stack,
+                    namespace=args.stack.namespace,
+                    image=image,
+                ),
+                opts=child,
+            )
+        self.register_outputs({"versions": list(self.versions)})

@@ -1,0 +1,65 @@
+"""`ModelStack`: the whole catalog on one stack — namespace, node pools, and every model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.catalog.catalog import Catalog
+from components.catalog.stack_config import KubernetesTarget, StackConfig
+from components.served_model import ServedModel, ServedModelArgs
+
+
+@dataclass(frozen=True)
+class ModelStackArgs:
+    catalog: Catalog
+    stack: StackConfig
+    catalog_dir: str
+
+
+def kubernetes_provider(name: str, stack: StackConfig, parent: pulumi.Resource) -> k8s.Provider:
+    """The stack's only Kubernetes provider (default providers are disabled in Pulumi.yaml)."""
+    opts = pulumi.ResourceOptions(parent=parent)
+    if stack.kubernetes.target is KubernetesTarget.RENDER:
+        return k8s.Provider(name, render_yaml_to_directory=stack.kubernetes.render_dir, opts=opts)
+    return k8s.Provider(name, context=stack.kubernetes.context, opts=opts)
+
+
+def namespace_manifest(stack: StackConfig) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": stack.namespace,
+            "labels": {
+                "istio-injection": "enabled",
+                # Every pod of the stack must pass the restricted Pod Security Standard.
+                "pod-security.kubernetes.io/enforce": "restricted",
+                "pod-security.kubernetes.io/enforce-version": "latest",
+                "app.kubernetes.io/part-of": "modelstack",
+            },
+        }
+    }
+
+
+class ModelStack(pulumi.ComponentResource):
+    models: dict[str, ServedModel]
+
+    def __init__(self, name: str, args: ModelStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("modelstack:index:ModelStack", name, None, opts)
+        provider = kubernetes_provider("kubernetes", args.stack, self)
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        namespace = k8s.core.v1.Namespace(args.stack.namespace, **namespace_manifest(args.stack), opts=child)
+        in_namespace = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[namespace])
+        self.models = {
+            model_name: ServedModel(
+                model_name,
+                ServedModelArgs(
+                    model_name=model_name, model=model, stack=args.stack, catalog_dir=args.catalog_dir
+                ),
+                opts=in_namespace,
+            )
+            for model_name, model in args.catalog.models.items()
+        }
+        self.register_outputs({"models": list(self.models)})

@@ -1,0 +1,3 @@
+from modelstack.cli import main
+
+main()

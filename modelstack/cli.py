@@ -1,0 +1,159 @@
+"""The `modelstack` command line: validate, render and preview stacks offline, and run releases.
+
+Exit codes: 0 success, 2 invalid input (catalog or stack configuration; nothing is written), 1 any other
+failure. Subcommands with their own outcomes (gate) document theirs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from components.catalog.errors import CatalogError
+
+EXIT_INVALID = 2
+EXIT_FAILURE = 1
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def project_root() -> Path:
+    """The directory holding Pulumi.yaml: the current one or its nearest parent."""
+    here = Path.cwd()
+    for candidate in (here, *here.parents):
+        if (candidate / "Pulumi.yaml").exists():
+            return candidate
+    return here
+
+
+def report_errors(func: F) -> F:
+    """Invalid input → located messages and exit 2; anything else → one line and exit 1; no traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CatalogError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            click.echo(f"{len(exc.errors)} error(s); nothing was rendered or changed.", err=True)
+            raise SystemExit(EXIT_INVALID) from None
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:
+            if os.environ.get("MODELSTACK_DEBUG"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            raise SystemExit(EXIT_FAILURE) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+stack_option = click.option(
+    "--stack", "-s", default="dev", show_default=True, help="Stack name (Pulumi.<stack>.yaml)."
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """modelstack: immutable GPU model-serving stacks from a reviewed catalog."""
+
+
+@cli.command()
+@stack_option
+@report_errors
+def validate(stack: str) -> None:
+    """Validate the stack configuration and the catalog (no Pulumi, no rendering)."""
+    from components.catalog.loader import load_catalog, load_stack_config
+
+    root = project_root()
+    config = load_stack_config(root, stack)
+    loaded = load_catalog(root / config.catalog, config)
+    for warning in loaded.warnings:
+        click.echo(str(warning), err=True)
+    versions = sum(len(m.versions) for m in loaded.catalog.models.values())
+    click.echo(
+        f"{config.catalog}: {len(loaded.catalog.models)} models, {versions} versions — valid for stack {stack}"
+    )
+
+
+@cli.command()
+@stack_option
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output directory (default rendered/<stack>).",
+)
+@report_errors
+def render(stack: str, out: Path | None) -> None:
+    """Run the program under Pulumi's mock runtime and write one YAML file per Kubernetes object."""
+    from modelstack.render import render_stack
+
+    root = project_root()
+    target = out or root / "rendered" / stack
+    result = render_stack(root, stack, target)
+    click.echo(f"rendered {len(result.manifests)} objects of stack {stack} to {target}")
+
+
+@cli.command()
+@stack_option
+@click.option(
+    "--base", "base_ref", default=None, help="Git revision to compare with (rendered with its own code)."
+)
+@click.option(
+    "--base-dir",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    default=None,
+    help="A directory rendered before, to compare with.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--markdown", is_flag=True, help="Print the plan as Markdown (for pull-request comments).")
+@report_errors
+def preview(stack: str, base_ref: str | None, base_dir: Path | None, as_json: bool, markdown: bool) -> None:
+    """Print the plan between a base and the working tree: creates, updates with fields, replaces, deletes."""
+    from modelstack import plan_format
+    from modelstack.preview import BaseRenderError
+    from modelstack.preview import preview as run_preview
+
+    if base_ref and base_dir:
+        raise click.UsageError("give --base or --base-dir, not both")
+    root = project_root()
+    with tempfile.TemporaryDirectory(prefix="modelstack-preview-") as work:
+        try:
+            result = run_preview(root, stack, base_ref, base_dir, Path(work))
+        except BaseRenderError as exc:
+            click.echo(f"error: {exc}", err=True)
+            raise SystemExit(EXIT_FAILURE) from None
+    title = f"Preview of stack {stack} against {base_ref or base_dir or 'nothing (everything is new)'}"
+    if as_json:
+        click.echo(plan_format.as_json(result))
+    elif markdown:
+        click.echo(plan_format.as_markdown(result, title))
+    else:
+        click.echo(plan_format.as_text(result, title))
+
+
+def _register_optional_commands() -> None:
+    from modelstack.commands import COMMANDS
+
+    for command in COMMANDS:
+        cli.add_command(command)
+
+
+def main() -> None:
+    _register_optional_commands()
+    try:
+        cli.main(prog_name="modelstack", standalone_mode=True)
+    finally:
+        # The mock runtime leaves an event loop behind whose finalizer prints noise at exit.
+        sys.stdout.flush()
+        sys.stderr.flush()

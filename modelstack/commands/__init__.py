@@ -1,0 +1,9 @@
+"""Subcommands beyond validate/render/preview, each a click command named `command` in its module."""
+
+from __future__ import annotations
+
+import click
+
+from modelstack.commands import gate, gpus
+
+COMMANDS: tuple[click.Command, ...] = (gate.command, gpus.command)

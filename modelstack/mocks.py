@@ -1,0 +1,55 @@
+"""Pulumi's mock runtime, set up to record every resource the program registers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
+
+
+@dataclass(frozen=True)
+class Registered:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+
+
+def fake_digest(*parts: Any) -> str:
+    """A deterministic `sha256:` digest standing in for what a registry would return."""
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return "sha256:" + hashlib.sha256(blob).hexdigest()
+
+
+class RecordingMocks(Mocks):
+    """Answers like an engine that created everything, and remembers what was asked for."""
+
+    def __init__(self) -> None:
+        self.registered: list[Registered] = []
+
+    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        self.registered.append(Registered(args.typ, args.name, args.inputs))
+        state = dict(args.inputs)
+        if args.typ == "docker-build:index:Image":
+            # The digest a push would report: derived from everything that determines the image.
+            state["digest"] = fake_digest(
+                args.inputs.get("context"),
+                args.inputs.get("buildArgs"),
+                args.inputs.get("dockerfile"),
+                args.inputs.get("tags"),
+            )
+            state["ref"] = f"{(args.inputs.get('tags') or ['image'])[0]}@{state['digest']}"
+            state.setdefault("contextHash", state["digest"][7:])
+        return f"{args.name}-id", state
+
+    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+def install(project: str, stack: str, preview: bool = False) -> RecordingMocks:
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview)
+    return mocks

@@ -1,0 +1,64 @@
+"""`modelstack preview`: render the working tree and a base, and print the plan between them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from modelstack.diff import Plan, plan, read_render
+from modelstack.render import render_stack
+
+
+class BaseRenderError(Exception):
+    """The base revision could not be rendered (not a revision, or its program fails)."""
+
+
+@contextmanager
+def _worktree(root: Path, ref: str) -> Iterator[Path]:
+    tmp = Path(tempfile.mkdtemp(prefix="modelstack-base-"))
+    tree = tmp / "tree"
+    added = subprocess.run(
+        ["git", "-C", str(root), "worktree", "add", "--detach", "--quiet", str(tree), ref],
+        capture_output=True,
+        text=True,
+    )
+    if added.returncode != 0:
+        raise BaseRenderError(f"cannot check out base {ref!r}: {added.stderr.strip()}")
+    try:
+        yield tree
+    finally:
+        subprocess.run(
+            ["git", "-C", str(root), "worktree", "remove", "--force", str(tree)], capture_output=True
+        )
+        subprocess.run(["rm", "-rf", str(tmp)], check=False)
+
+
+def render_git_base(root: Path, ref: str, stack: str, out: Path) -> Path:
+    """Render revision `ref` with its own code (in a temporary worktree), not today's."""
+    with _worktree(root, ref) as tree:
+        env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONSAFEPATH": ""}
+        result = subprocess.run(
+            [sys.executable, "-m", "modelstack", "render", "--stack", stack, "--out", str(out)],
+            cwd=tree,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            detail = (result.stderr or result.stdout).strip().splitlines()[-5:]
+            raise BaseRenderError(f"base {ref!r} does not render:\n  " + "\n  ".join(detail))
+    return out
+
+
+def preview(root: Path, stack: str, base_ref: str | None, base_dir: Path | None, work: Path) -> Plan:
+    head_dir = work / "head"
+    render_stack(root, stack, head_dir)
+    if base_dir is None and base_ref is not None:
+        base_dir = render_git_base(root, base_ref, stack, work / "base")
+    base = read_render(base_dir) if base_dir is not None else {}
+    return plan(base, read_render(head_dir))

@@ -1,0 +1,172 @@
+"""Offline render: run the Pulumi program under the mock runtime and write every Kubernetes object.
+
+The stack's configuration comes from `Pulumi.<stack>.yaml` exactly as the Pulumi CLI would pass it
+(`PULUMI_CONFIG`), so the program cannot tell the difference.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from components.catalog.errors import CatalogError
+from components.catalog.loader import CONFIG_NAMESPACE, stack_config_values
+from modelstack.mocks import Registered, install
+
+PROJECT = "modelstack"
+SECRET_PLACEHOLDER = "[secret]"
+_Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    api_version: str
+    kind: str
+    namespace: str | None
+    name: str
+    body: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        """Identity of the object in the cluster, also its file path in a render."""
+        group = self.api_version.split("/")[0] if "/" in self.api_version else "core"
+        return f"{self.namespace or '_cluster'}/{self.kind}.{group}/{self.name}.yaml"
+
+
+@dataclass(frozen=True)
+class Render:
+    manifests: list[Manifest]
+    outputs: dict[str, Any]
+    resources: list[Registered]
+
+
+def _pulumi_config_env(values: dict[str, Any]) -> tuple[str, list[str]]:
+    config: dict[str, str] = {}
+    secrets: list[str] = []
+    for key, value in values.items():
+        full = f"{CONFIG_NAMESPACE}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            # Offline there is no key to decrypt with; the program only passes secrets through.
+            config[full] = SECRET_PLACEHOLDER
+            secrets.append(full)
+        else:
+            config[full] = value if isinstance(value, str) else json.dumps(value)
+    return json.dumps(config), secrets
+
+
+@contextmanager
+def _environment(root: Path, stack: str) -> Iterator[None]:
+    values, _ = stack_config_values(root, stack)
+    config, secrets = _pulumi_config_env(values)
+    saved = {k: os.environ.get(k) for k in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
+    os.environ["PULUMI_CONFIG"] = config
+    os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(secrets)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def normalize(value: Any) -> Any:
+    """Undo the protobuf round trip: integral floats back to ints, keys sorted by the dumper."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: normalize(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [normalize(v) for v in value]
+    return value
+
+
+def _manifest(resource: Registered) -> Manifest | None:
+    inputs = resource.inputs
+    if not resource.type.startswith("kubernetes:") or "kind" not in inputs:
+        return None
+    body = normalize(inputs)
+    meta = body.get("metadata") or {}
+    return Manifest(
+        body["apiVersion"], body["kind"], meta.get("namespace"), meta.get("name", resource.name), body
+    )
+
+
+def run_program(root: Path, stack: str) -> Render:
+    """Run `components.program.main` under mocks. Raises CatalogError before registering anything."""
+    import pulumi
+    from pulumi.runtime import settings
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    from components import program
+
+    with _environment(root, stack):
+        mocks = install(PROJECT, stack)
+        failure: list[BaseException] = []
+
+        def body() -> None:
+            try:
+                program.main(root)
+            except pulumi.RunError as exc:
+                failure.append(exc.__context__ or exc)
+
+        _sync_await(run_pulumi_func(body))
+        if failure:
+            raise failure[0]
+        root_resource = settings.get_root_resource()
+        exported = getattr(root_resource, "outputs", {})
+
+        async def resolve() -> Any:
+            return await pulumi.Output.from_input(exported).future()
+
+        outputs = normalize(_sync_await(resolve()) or {})
+    manifests = [m for r in mocks.registered if (m := _manifest(r)) is not None]
+    return Render(manifests, outputs, mocks.registered)
+
+
+def dump_yaml(value: Any) -> str:
+    return yaml.dump(
+        value, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=120, allow_unicode=True
+    )
+
+
+def write_render(render: Render, out: Path) -> list[Path]:
+    """Write one file per object plus outputs.json, atomically replacing `out`."""
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".render-", dir=out.parent))
+    written = []
+    seen: set[str] = set()
+    for manifest in sorted(render.manifests, key=lambda m: m.key):
+        if manifest.key in seen:
+            raise ValueError(f"two resources render to the same object {manifest.key}")
+        seen.add(manifest.key)
+        path = staging / manifest.key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dump_yaml(manifest.body), encoding="utf-8")
+        written.append(out / manifest.key)
+    (staging / "outputs.json").write_text(json.dumps(render.outputs, sort_keys=True, indent=2) + "\n")
+    if out.exists():
+        shutil.rmtree(out)
+    staging.rename(out)
+    return written
+
+
+def render_stack(root: Path, stack: str, out: Path) -> Render:
+    render = run_program(root, stack)
+    write_render(render, out)
+    return render
+
+
+__all__ = ["CatalogError", "Manifest", "Render", "render_stack", "run_program", "write_render"]
