@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from random import Random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -54,7 +56,7 @@ def synthetic_gpus(draw: st.DrawFn) -> GpuModel:
 
 
 @given(gpu_and_layout())
-def test_every_accepted_layout_comes_with_a_placement_that_obeys_the_rules(case):
+def test_every_accepted_layout_comes_with_a_placement_that_obeys_the_rules(case: tuple[GpuModel, dict[str, int]]) -> None:
     gpu, layout = case
     result = check_layout(gpu, layout)
     if result.ok:
@@ -63,7 +65,7 @@ def test_every_accepted_layout_comes_with_a_placement_that_obeys_the_rules(case)
 
 
 @given(synthetic_gpus().flatmap(lambda gpu: st.tuples(st.just(gpu), layouts(gpu, beyond_max=0))))
-def test_every_accepted_layout_on_any_geometry_obeys_the_rules(case):
+def test_every_accepted_layout_on_any_geometry_obeys_the_rules(case: tuple[GpuModel, dict[str, int]]) -> None:
     gpu, layout = case
     result = check_layout(gpu, layout)
     if result.ok:
@@ -72,7 +74,7 @@ def test_every_accepted_layout_on_any_geometry_obeys_the_rules(case):
 
 
 @given(gpu_and_layout())
-def test_a_layout_is_either_placed_or_refused_with_reasons(case):
+def test_a_layout_is_either_placed_or_refused_with_reasons(case: tuple[GpuModel, dict[str, int]]) -> None:
     gpu, layout = case
     result = check_layout(gpu, layout)
     assert (result.placement is None) == bool(result.problems)
@@ -82,20 +84,20 @@ def test_a_layout_is_either_placed_or_refused_with_reasons(case):
 
 
 @given(gpu_and_layout())
-def test_validator_agrees_with_brute_force_on_catalog_gpus(case):
+def test_validator_agrees_with_brute_force_on_catalog_gpus(case: tuple[GpuModel, dict[str, int]]) -> None:
     gpu, layout = case
     assert check_layout(gpu, layout).ok == fits_by_brute_force(gpu, layout)
 
 
 @settings(max_examples=500)
 @given(synthetic_gpus().flatmap(lambda gpu: st.tuples(st.just(gpu), layouts(gpu, beyond_max=0))))
-def test_validator_agrees_with_brute_force_on_synthetic_geometries(case):
+def test_validator_agrees_with_brute_force_on_synthetic_geometries(case: tuple[GpuModel, dict[str, int]]) -> None:
     gpu, layout = case
     assert check_layout(gpu, layout).ok == fits_by_brute_force(gpu, layout)
 
 
 @given(gpu_and_layout(), st.randoms())
-def test_the_placement_does_not_depend_on_the_order_the_layout_is_written_in(case, random):
+def test_the_placement_does_not_depend_on_the_order_the_layout_is_written_in(case: tuple[GpuModel, dict[str, int]], random: Random) -> None:
     gpu, layout = case
     shuffled = list(layout.items())
     random.shuffle(shuffled)
@@ -106,7 +108,7 @@ def test_the_placement_does_not_depend_on_the_order_the_layout_is_written_in(cas
 
 
 @pytest.mark.parametrize("gpu", MIG_GPUS, ids=lambda gpu: gpu.key)
-def test_mig_parted_all_balanced_is_accepted(gpu):
+def test_mig_parted_all_balanced_is_accepted(gpu: GpuModel) -> None:
     if gpu.memory_slices == 8:
         layout = {_named(gpu, 1, 1): 2, _named(gpu, 2, 2): 1, _named(gpu, 3, 4): 1}
     else:  # A30
@@ -116,11 +118,11 @@ def test_mig_parted_all_balanced_is_accepted(gpu):
 
 @pytest.mark.parametrize(("gpu", "profile"), [(gpu, profile) for gpu in MIG_GPUS for profile in gpu.profiles],
                          ids=lambda value: getattr(value, "key", getattr(value, "name", "")))
-def test_mig_parted_all_profile_at_its_max_count_is_accepted(gpu, profile):
+def test_mig_parted_all_profile_at_its_max_count_is_accepted(gpu: GpuModel, profile: MigProfile) -> None:
     assert check_layout(gpu, {profile.name: profile.max_count}).ok
 
 
-def test_mig_parted_all_1g_10gb_on_a100_40gb_is_accepted_with_four_instances():
+def test_mig_parted_all_1g_10gb_on_a100_40gb_is_accepted_with_four_instances() -> None:
     result = check_layout("A100-40GB", {"1g.10gb": 4})
     assert result.placement == {"1g.10gb": (0, 2, 4, 6)}
 
@@ -138,41 +140,41 @@ def test_mig_parted_all_1g_10gb_on_a100_40gb_is_accepted_with_four_instances():
     {(1, 2): 4},
     {(7, 8): 1},
 ], ids=str)
-def test_documented_valid_layouts_are_accepted(gpu, shapes):
+def test_documented_valid_layouts_are_accepted(gpu: GpuModel, shapes: dict[tuple[int, int], int]) -> None:
     layout = {_named(gpu, compute, memory): count for (compute, memory), count in shapes.items()}
     assert check_layout(gpu, layout).ok
 
 
 @pytest.mark.parametrize("key", ["A100-80GB", "H100-80GB"])
-def test_two_3g_and_one_1g_is_refused_on_80gb_gpus_for_lack_of_memory_slices(key):
+def test_two_3g_and_one_1g_is_refused_on_80gb_gpus_for_lack_of_memory_slices(key: str) -> None:
     result = check_layout(key, {"3g.40gb": 2, "1g.10gb": 1})
     assert not result.ok
     assert result.problems == ("2× 3g.40gb + 1× 1g.10gb needs 9 memory slices; " f"{key} has 8",)
 
 
-def test_two_4g_instances_are_refused_above_the_profile_maximum():
+def test_two_4g_instances_are_refused_above_the_profile_maximum() -> None:
     assert check_layout("H100-80GB", {"4g.40gb": 2}).problems == (
         "2× 4g.40gb is more than H100-80GB allows (1 per GPU)",)
 
 
-def test_eight_1g_instances_are_refused_above_the_profile_maximum():
+def test_eight_1g_instances_are_refused_above_the_profile_maximum() -> None:
     assert check_layout("A100-80GB", {"1g.10gb": 8}).problems == (
         "8× 1g.10gb is more than A100-80GB allows (7 per GPU)",)
 
 
-def test_two_1g_me_instances_are_refused():
+def test_two_1g_me_instances_are_refused() -> None:
     result = check_layout("H100-80GB", {"1g.10gb+me": 2})
     assert not result.ok
     assert "1 per GPU" in result.problems[0]
 
 
-def test_two_different_me_profiles_are_refused_as_more_than_one_media_extension_instance():
+def test_two_different_me_profiles_are_refused_as_more_than_one_media_extension_instance() -> None:
     result = check_layout("A30-24GB", {"1g.6gb+me": 1, "2g.12gb+me": 1})
     assert result.problems == ("at most one +me (media extensions) instance fits on a GPU; "
                                "the layout asks for 2 (1× 1g.6gb+me, 1× 2g.12gb+me)",)
 
 
-def test_4g_and_two_2g_are_refused_for_exceeding_seven_compute_slices():
+def test_4g_and_two_2g_are_refused_for_exceeding_seven_compute_slices() -> None:
     result = check_layout("H100-80GB", {"4g.40gb": 1, "2g.20gb": 2})
     assert result.problems == ("1× 4g.40gb + 2× 2g.20gb needs 8 compute slices; H100-80GB has 7",)
 
@@ -180,35 +182,35 @@ def test_4g_and_two_2g_are_refused_for_exceeding_seven_compute_slices():
 # --- human problems ------------------------------------------------------------------------------
 
 
-def test_an_unknown_profile_is_refused_with_a_did_you_mean_from_the_gpus_profiles():
+def test_an_unknown_profile_is_refused_with_a_did_you_mean_from_the_gpus_profiles() -> None:
     (problem,) = check_layout("H100-80GB", {"3g.20gb": 1}).problems
     assert problem.startswith("H100-80GB has no MIG profile '3g.20gb'; did you mean '3g.40gb'")
     assert "(profiles: 1g.10gb, 1g.10gb+me, 1g.20gb, 2g.20gb, 3g.40gb, 4g.40gb, 7g.80gb)" in problem
 
 
-def test_every_unknown_profile_is_reported_not_just_the_first():
+def test_every_unknown_profile_is_reported_not_just_the_first() -> None:
     assert len(check_layout("A100-40GB", {"1g.10gb+me": 1, "7g.80gb": 1}).problems) == 2
 
 
-def test_a_negative_count_is_refused():
+def test_a_negative_count_is_refused() -> None:
     assert check_layout("H100-80GB", {"1g.10gb": -1}).problems == ("1g.10gb: count must be a whole number ≥ 0, got -1",)
 
 
-def test_any_layout_on_a_gpu_without_mig_is_refused():
+def test_any_layout_on_a_gpu_without_mig_is_refused() -> None:
     assert check_layout("L4", {"1g.5gb": 1}).problems == (
         "L4 does not support MIG; request whole GPUs (nvidia.com/gpu) instead",)
 
 
-def test_an_unknown_gpu_is_refused_with_a_did_you_mean():
+def test_an_unknown_gpu_is_refused_with_a_did_you_mean() -> None:
     (problem,) = check_layout("H100-80G", {}).problems
     assert problem.startswith("unknown GPU 'H100-80G'; did you mean 'H100-80GB'")
 
 
-def test_an_empty_layout_fits_with_nothing_placed():
+def test_an_empty_layout_fits_with_nothing_placed() -> None:
     assert check_layout("H100-80GB", {}).placement == {}
 
 
-def test_a_layout_that_fits_the_totals_but_not_the_starts_is_refused_naming_what_remains():
+def test_a_layout_that_fits_the_totals_but_not_the_starts_is_refused_naming_what_remains() -> None:
     wide = MigProfile("2g.x", None, 2, 2, 1, (1,), False, None)
     narrow = MigProfile("1g.x", None, 1, 1, 4, (0, 1, 2), False, None)
     gpu = GpuModel("TOY-4", ("TOY-4",), 4, 4096, 4, 4, None, True, (wide, narrow))
@@ -218,7 +220,7 @@ def test_a_layout_that_fits_the_totals_but_not_the_starts_is_refused_naming_what
                        "still unplaced: 1× 1g.x needs 1 memory slice(s) starting at 0-2")
 
 
-def test_the_placement_names_start_slices_per_profile_in_catalog_order():
+def test_the_placement_names_start_slices_per_profile_in_catalog_order() -> None:
     result = check_layout(gpu_by_key("H100-80GB") or "", {"1g.10gb": 2, "3g.40gb": 1, "2g.20gb": 1})
     assert result.placement is not None
     assert list(result.placement) == ["1g.10gb", "2g.20gb", "3g.40gb"]
