@@ -50,6 +50,10 @@ class RecordingMocks(Mocks):
 
 
 def install(project: str, stack: str, preview: bool = False) -> RecordingMocks:
+    """Fresh mocks and a fresh root stack, so a process can run the program more than once."""
+    from pulumi.runtime import settings
+
+    settings.ROOT.set(None)
     mocks = RecordingMocks()
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview)
     return mocks

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +29,12 @@ class LoadedCatalog:
 
 
 def _display(path: Path) -> str:
+    """Relative to the working directory when inside it (what editors and CI logs link), else absolute."""
+    absolute = path.resolve()
     try:
-        return os.path.relpath(path)
+        return str(absolute.relative_to(Path.cwd()))
     except ValueError:
-        return str(path)
+        return str(absolute)
 
 
 def _validate(
@@ -126,7 +127,7 @@ class _NamespacedSource(SourceMap):
     """Maps a StackConfig path `nodePools[0].gpu` to the file path `config.modelstack:nodePools[0].gpu`."""
 
     def __init__(self, inner: SourceMap) -> None:
-        super().__init__(inner.file, inner.values, inner.keys)
+        super().__init__(inner.file, inner.values, inner.keys, inner.scalars)
 
     def problem(self, path: Any, message: str, *, key: bool = False, shown: Any = None) -> Problem:
         if path:

@@ -20,17 +20,21 @@ class SourceMap:
     file: str
     values: dict[Path, tuple[int, int]] = field(default_factory=dict)
     keys: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    scalars: set[Path] = field(default_factory=set)
 
     def locate(self, path: Path, *, key: bool = False) -> tuple[int, int]:
-        """Position of `path`, or of its nearest ancestor that exists in the file."""
+        """Position of `path`, or of its nearest ancestor that exists in the file.
+
+        A scalar is located at its value; a mapping or list at its key (where a reader looks for it).
+        """
         for end in range(len(path), -1, -1):
             prefix = path[:end]
-            if key and prefix in self.keys:
-                return self.keys[prefix]
-            if prefix in self.values:
+            if not key and prefix in self.scalars:
                 return self.values[prefix]
             if prefix in self.keys:
                 return self.keys[prefix]
+            if prefix in self.values:
+                return self.values[prefix]
         return (1, 1)
 
     def problem(self, path: Path, message: str, *, key: bool = False, shown: Path | None = None) -> Problem:
@@ -54,6 +58,7 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        self.source.scalars.add(path)
         return self._scalars.construct_object(node, deep=True)
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:

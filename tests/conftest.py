@@ -1,0 +1,75 @@
+"""Shared fixtures: the repository, renders of its stacks, and the shared manifest validator."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelstack.render import Render, run_program, write_render
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+VALIDATOR = SHARED / "tools" / "validate_manifests.py"
+
+
+@functools.cache
+def _render(stack: str) -> Render:
+    return run_program(ROOT, stack)
+
+
+def manifests_by_key(render: Render) -> dict[str, dict[str, Any]]:
+    return {m.key: m.body for m in render.manifests}
+
+
+def objects_of_kind(render: Render, kind: str) -> dict[str, dict[str, Any]]:
+    """Rendered objects of one kind, by metadata.name."""
+    return {m.name: m.body for m in render.manifests if m.kind == kind}
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def dev_render() -> Render:
+    return _render("dev")
+
+
+@pytest.fixture(scope="session")
+def prod_render() -> Render:
+    return _render("prod")
+
+
+@pytest.fixture(scope="session")
+def render_of():
+    """`render_of(stack)`: the repository's stack rendered once per test session."""
+    return _render
+
+
+def run_validator(directory: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(VALIDATOR), str(directory)], capture_output=True, text=True, check=False
+    )
+
+
+@pytest.fixture(scope="session")
+def manifest_validator():
+    """Runs ../shared/tools/validate_manifests.py over a render; absent shared/ fails under CI=true."""
+    if not VALIDATOR.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{VALIDATOR} is missing: CI must have ../shared beside the repository")
+        pytest.skip("../shared is not beside this checkout")
+
+    def validate(render: Render, tmp: Path) -> subprocess.CompletedProcess[str]:
+        out = tmp / "render"
+        write_render(render, out)
+        return run_validator(out)
+
+    return validate
