@@ -66,8 +66,14 @@ class PrometheusClient:
             params["time"] = f"{at.timestamp():.3f}"
         try:
             response = self._session.get(f"{self.base_url}/api/v1/query", params=params, timeout=self.timeout)
+        except requests.Timeout as err:
+            raise PrometheusError(
+                f"Prometheus at {self.base_url} did not answer within {self.timeout:g} s"
+            ) from err
+        except requests.ConnectionError as err:
+            raise PrometheusError(f"cannot reach Prometheus at {self.base_url} ({_root_cause(err)})") from err
         except requests.RequestException as err:
-            raise PrometheusError(f"cannot reach Prometheus at {self.base_url}: {err}") from err
+            raise PrometheusError(f"query to Prometheus at {self.base_url} failed: {err}") from err
         try:
             payload = response.json()
         except ValueError:
@@ -83,6 +89,14 @@ class PrometheusClient:
             return self._session.get(f"{self.base_url}/-/ready", timeout=self.timeout).status_code == 200
         except requests.RequestException:
             return False
+
+
+def _root_cause(err: BaseException) -> str:
+    # requests nests urllib3's errors (and their long URL-encoded query) several levels deep.
+    cause: BaseException | None = err
+    while cause is not None:
+        err, cause = cause, cause.__cause__ or cause.__context__
+    return str(err) or type(err).__name__
 
 
 def _samples(data: Mapping[str, Any]) -> list[Sample]:

@@ -54,16 +54,19 @@ class ModelLike(Protocol):
 class GateInputs:
     models: Mapping[str, ModelLike]
     namespace: str
+    catalog_path: Path
+    """The catalog that was read (and that --apply rewrites)."""
 
 
-def load_inputs(catalog: Path, stack: str | None) -> GateInputs:
+def load_inputs(catalog: Path | None, stack: str | None) -> GateInputs:
     """Validate the catalog against the stack's configuration; the namespace comes from the stack."""
     from components.catalog.loader import load_catalog, load_stack_config
 
     root = Path.cwd()  # Pulumi.<stack>.yaml sits in the project directory, like for `pulumi` itself
     config = load_stack_config(root, stack or _only_stack(root))
-    loaded = load_catalog(catalog, config)
-    return GateInputs(models=loaded.catalog.models, namespace=config.namespace)
+    path = catalog if catalog is not None else root / config.catalog
+    loaded = load_catalog(path, config)
+    return GateInputs(models=loaded.catalog.models, namespace=config.namespace, catalog_path=path)
 
 
 def _only_stack(root: Path) -> str:
@@ -142,10 +145,9 @@ def _apply(catalog: Path, result: GateResult) -> str | None:
 )
 @click.option(
     "--catalog",
-    default="models.yaml",
-    show_default=True,
+    default=None,
     type=click.Path(path_type=Path),
-    help="Model catalog.",
+    help="Model catalog (default: the stack's modelstack:catalog, i.e. models.yaml).",
 )
 @click.option("--canary", default=None, metavar="VERSION", help="Canary version (default: see below).")
 @click.option("--stable", default=None, metavar="VERSION", help="Stable version (default: see below).")
@@ -161,7 +163,7 @@ def command(
     model: str,
     prometheus_url: str,
     stack: str | None,
-    catalog: Path,
+    catalog: Path | None,
     canary: str | None,
     stable: str | None,
     at_text: str | None,
@@ -186,7 +188,7 @@ def command(
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else _report(result))
     if apply_:
         try:
-            applied = _apply(catalog, result)
+            applied = _apply(inputs.catalog_path, result)
         except (CatalogError, ValueError, OSError, ImportError) as err:
             _fail(ctx, err)
         if applied:

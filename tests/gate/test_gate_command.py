@@ -46,7 +46,11 @@ def canary_at_10(**versions: int) -> Model:
 def catalog(monkeypatch: pytest.MonkeyPatch) -> dict[str, Model]:
     """The models the command sees, in place of models.yaml and the stack configuration."""
     models = {name: canary_at_10() for name in ("healthy", "slow", "idle")}
-    monkeypatch.setattr(gate_command, "load_inputs", lambda path, stack: GateInputs(models, NAMESPACE))
+    monkeypatch.setattr(
+        gate_command,
+        "load_inputs",
+        lambda path, stack: GateInputs(models, NAMESPACE, path or Path("models.yaml")),
+    )
     return models
 
 
@@ -57,6 +61,24 @@ def release(monkeypatch: pytest.MonkeyPatch) -> FakeRelease:
     module.set_weight = fake.set_weight  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "modelstack.release", module)
     return fake
+
+
+CATALOG = """
+apiVersion: modelstack/v1
+models:
+  healthy:
+    server: triton
+    analysis: {window: 5m, steps: [10, 50, 100]}
+    versions:
+      v1:
+        image: registry.example.com/m@sha256:1111111111111111111111111111111111111111111111111111111111111111
+        weight: 90
+        resources: {cpu: "1", memory: 1Gi}
+      v2:
+        image: registry.example.com/m@sha256:2222222222222222222222222222222222222222222222222222222222222222
+        weight: 10
+        resources: {cpu: "1", memory: 1Gi}
+"""
 
 
 def run(*args: str) -> click.testing.Result:
@@ -175,3 +197,18 @@ def test_dark_launched_version_is_not_picked_as_canary() -> None:
 
 def test_stable_is_the_highest_weight_other_than_the_canary() -> None:
     assert pick_stable(canary_at_10(v1=20, v2=70, v3=10).versions, "v3") == "v2"
+
+
+@pytest.mark.integration
+def test_catalog_and_stack_namespace_are_read_through_the_catalog_loader(
+    prometheus_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "models.yaml").write_text(CATALOG)
+    (tmp_path / "Pulumi.test.yaml").write_text(f"config:\n  modelstack:namespace: {NAMESPACE}\n")
+    monkeypatch.chdir(tmp_path)
+
+    result = run(*gate_args(prometheus_url, "healthy", "--stack", "test", "--json"))
+
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert (document["namespace"], document["canary"], document["stable"]) == (NAMESPACE, "v2", "v1")
