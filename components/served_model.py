@@ -6,8 +6,11 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.autoscaling.hpa import queue_autoscalers
+from components.autoscaling.monitoring import ModelObservability, ModelObservabilityArgs
 from components.catalog.model import ModelSpec
 from components.catalog.stack_config import StackConfig
+from components.workload.identity import model_service_account
 from components.workload.model_version import ModelVersion, ModelVersionArgs
 
 
@@ -25,6 +28,9 @@ class ServedModel(pulumi.ComponentResource):
     def __init__(self, name: str, args: ServedModelArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelstack:index:ServedModel", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        # One identity per model, shared by its versions (callers authorize the model, not a version).
+        self.service_account = model_service_account(args.model_name, args.stack.namespace, child)
+        version_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.service_account])
         self.versions = {}
         for version_name, version in args.model.versions.items():
             # A built version is wired to its ModelImage's digest by the images component.
@@ -40,6 +46,13 @@ class ServedModel(pulumi.ComponentResource):
                     namespace=args.stack.namespace,
                     image=image,
                 ),
-                opts=child,
+                opts=version_opts,
             )
+        # Each autoscaled version scales on its own queue (a canary included); see docs/autoscaling.md.
+        self.autoscalers = queue_autoscalers(
+            args.model_name, args.model, args.stack.namespace, dict(self.versions), child
+        )
+        self.observability = ModelObservability(
+            name, ModelObservabilityArgs(args.model_name, args.model, args.stack), opts=child
+        )
         self.register_outputs({"versions": list(self.versions)})

@@ -1,42 +1,28 @@
-"""`ModelVersion`: the Kubernetes objects of one immutable model version, side by side with the others."""
+"""`ModelVersion`: the Kubernetes objects of one immutable model version, side by side with the others.
+
+Deployment, per-version Service, hashed immutable ConfigMap and PodDisruptionBudget, all named
+`<model>-<version>[-<hash>]`. Nothing here depends on the version's traffic weight, so moving traffic
+never touches a workload object.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.catalog.model import ModelSpec
-from components.catalog.stack_config import StackConfig
-from components.catalog.version import VersionSpec
 from components.naming import version_labels, version_object_name, version_selector
-
-
-@dataclass(frozen=True)
-class ModelVersionArgs:
-    model_name: str
-    version_name: str
-    model: ModelSpec
-    version: VersionSpec
-    stack: StackConfig
-    namespace: str
-    image: pulumi.Input[str]
-    """`repo@sha256:...`: the catalog's image, or the digest a ModelImage pushed."""
-
-
-def container_spec(args: ModelVersionArgs, image: Any) -> dict[str, Any]:
-    server = args.model.server_preset
-    res = args.version.resources
-    amounts: dict[str, str] = {"cpu": res.cpu, "memory": res.memory}
-    return {
-        "name": "server",
-        "image": image,
-        "imagePullPolicy": "IfNotPresent",
-        "ports": [{"name": "http", "containerPort": server.port, "protocol": "TCP"}],
-        "resources": {"requests": dict(amounts), "limits": dict(amounts)},
-    }
+from components.workload.args import ModelVersionArgs
+from components.workload.availability import (
+    REVISION_HISTORY_LIMIT,
+    pdb_manifest,
+    progress_deadline_seconds,
+    replica_fields,
+    rollout_strategy,
+)
+from components.workload.config import config_map_manifest, config_map_name, has_config
+from components.workload.pod import HTTP_PORT, METRICS_PORT, container_ports, pod_spec
 
 
 def deployment_manifest(args: ModelVersionArgs, image: Any) -> dict[str, Any]:
@@ -48,43 +34,73 @@ def deployment_manifest(args: ModelVersionArgs, image: Any) -> dict[str, Any]:
             "labels": labels,
         },
         "spec": {
-            "replicas": args.version.replicas.min,
+            **replica_fields(args),
+            # Immutable in Kubernetes: the selector is the version's identity and never changes.
             "selector": {"matchLabels": version_selector(args.model_name, args.version_name)},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {"containers": [container_spec(args, image)]},
-            },
+            "strategy": rollout_strategy(),
+            "progressDeadlineSeconds": progress_deadline_seconds(args),
+            "revisionHistoryLimit": REVISION_HISTORY_LIMIT,
+            "template": {"metadata": {"labels": labels}, "spec": pod_spec(args, image)},
         },
     }
 
 
 def service_manifest(args: ModelVersionArgs) -> dict[str, Any]:
-    port = args.model.server_preset.port
+    """The version alone, by name: for smoke tests, debugging and scraping one version's pods."""
+    named = {p["name"]: p["containerPort"] for p in container_ports(args.model.server_preset)}
+    ports = [
+        {"name": name, "port": named[name], "targetPort": name, "protocol": "TCP", "appProtocol": "http"}
+        for name in (HTTP_PORT, METRICS_PORT)
+        if name in named
+    ]
     return {
         "metadata": {
             "name": version_object_name(args.model_name, args.version_name),
             "namespace": args.namespace,
             "labels": version_labels(args.model_name, args.version_name),
         },
-        "spec": {
-            "selector": version_selector(args.model_name, args.version_name),
-            "ports": [{"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}],
-        },
+        "spec": {"selector": version_selector(args.model_name, args.version_name), "ports": ports},
     }
 
 
 class ModelVersion(pulumi.ComponentResource):
+    spec: ModelVersionArgs
     deployment: k8s.apps.v1.Deployment
     service: k8s.core.v1.Service
+    config_map: k8s.core.v1.ConfigMap | None
+    disruption_budget: k8s.policy.v1.PodDisruptionBudget
     image: pulumi.Output[str]
 
     def __init__(self, name: str, args: ModelVersionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelstack:workload:ModelVersion", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        self.spec = args
         self.image = pulumi.Output.from_input(args.image)
         object_name = version_object_name(args.model_name, args.version_name)
+        self.config_map = None
+        deployment_opts = child
+        if has_config(args.version):
+            self.config_map = k8s.core.v1.ConfigMap(
+                config_map_name(args.model_name, args.version_name, args.version),
+                **config_map_manifest(args.model_name, args.version_name, args.version, args.namespace),
+                opts=child,
+            )
+            # Pods referencing a ConfigMap key that does not exist yet would not start.
+            deployment_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.config_map])
         self.deployment = k8s.apps.v1.Deployment(
-            object_name, **deployment_manifest(args, args.image), opts=child
+            object_name, **deployment_manifest(args, args.image), opts=deployment_opts
         )
         self.service = k8s.core.v1.Service(object_name, **service_manifest(args), opts=child)
-        self.register_outputs({"deployment": self.deployment.metadata["name"]})
+        self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
+            object_name, **pdb_manifest(args), opts=child
+        )
+        self.register_outputs(
+            {
+                "deployment": self.deployment.metadata["name"],
+                "service": self.service.metadata["name"],
+                "configMap": self.config_map.metadata["name"] if self.config_map else None,
+            }
+        )
+
+
+__all__ = ["ModelVersion", "ModelVersionArgs", "deployment_manifest", "service_manifest"]

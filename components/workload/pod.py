@@ -1,0 +1,242 @@
+"""The pod of a model version, built from small pure functions so other concerns can be merged in.
+
+Scheduling (node selectors, tolerations, affinity) belongs to the GPU node pools; `scheduling_fields` is
+the one place their fields join the pod spec.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from components.catalog.node_pool import MigStrategy
+from components.catalog.server import ServerPreset
+from components.catalog.version import VersionSpec
+from components.catalog.workload import EnvVar, ModelWeights, SecurityContext
+from components.gpu.mig import resource_name
+from components.naming import content_hash
+from components.workload.args import ModelVersionArgs
+from components.workload.availability import topology_spread_constraints
+from components.workload.config import CONFIG_MOUNT_PATH, CONFIG_VOLUME, config_map_name
+from components.workload.identity import service_account_name
+
+CONTAINER = "server"
+HTTP_PORT = "http"
+METRICS_PORT = "metrics"
+WEIGHTS_VOLUME = "model-weights"
+WEIGHTS_ENV = "MODEL_WEIGHTS_PATH"
+STARTUP_PERIOD_SECONDS = 10
+PROBE_TIMEOUT_SECONDS = 5
+"""Generous: a busy LLM server answers health checks late, and a timeout counts as a failure."""
+_VOLUME_NAME_MAX = 63
+
+
+# --- ports and probes -----------------------------------------------------------------------------
+
+
+def container_ports(server: ServerPreset) -> list[dict[str, Any]]:
+    """Every port named: probes, Services and ServiceMonitors refer to names, never numbers."""
+    ports = [{"name": HTTP_PORT, "containerPort": server.port, "protocol": "TCP"}]
+    if server.metrics_port != server.port:
+        ports.append({"name": METRICS_PORT, "containerPort": server.metrics_port, "protocol": "TCP"})
+    return ports
+
+
+def _http_get(path: str) -> dict[str, Any]:
+    return {"httpGet": {"path": path, "port": HTTP_PORT, "scheme": "HTTP"}}
+
+
+def startup_failure_threshold(load_timeout_seconds: int) -> int:
+    """Enough attempts that failureThreshold × periodSeconds covers the whole load budget."""
+    return math.ceil(load_timeout_seconds / STARTUP_PERIOD_SECONDS)
+
+
+def probes(server: ServerPreset, version: VersionSpec) -> dict[str, Any]:
+    """Startup on readiness (the model is loaded) gates liveness, so loading is never killed."""
+    return {
+        "startupProbe": {
+            **_http_get(server.readiness_path),
+            "periodSeconds": STARTUP_PERIOD_SECONDS,
+            "timeoutSeconds": PROBE_TIMEOUT_SECONDS,
+            "failureThreshold": startup_failure_threshold(version.load_timeout_seconds),
+        },
+        "readinessProbe": {
+            **_http_get(server.readiness_path),
+            "periodSeconds": 5,
+            "timeoutSeconds": PROBE_TIMEOUT_SECONDS,
+            "failureThreshold": 3,
+        },
+        "livenessProbe": {
+            **_http_get(server.liveness_path),
+            "periodSeconds": 10,
+            "timeoutSeconds": PROBE_TIMEOUT_SECONDS,
+            "failureThreshold": 3,
+        },
+    }
+
+
+# --- resources ------------------------------------------------------------------------------------
+
+
+def accelerator_resource(args: ModelVersionArgs) -> str:
+    """`nvidia.com/gpu`, or the MIG resource the pool's device-plugin strategy exposes."""
+    strategy = args.pool.mig_strategy if args.pool else MigStrategy.NONE
+    return resource_name(strategy, args.version.resources.mig_profile)
+
+
+def resource_amounts(args: ModelVersionArgs) -> dict[str, str]:
+    res = args.version.resources
+    amounts = {"cpu": res.cpu, "memory": res.memory}
+    if res.ephemeral_storage:
+        amounts["ephemeral-storage"] = res.ephemeral_storage
+    if res.gpu:
+        amounts[accelerator_resource(args)] = str(res.gpu)
+    return amounts
+
+
+def resources(args: ModelVersionArgs) -> dict[str, Any]:
+    """Requests equal limits for every resource: Guaranteed QoS, last to be evicted, no CPU throttling
+    surprises from overcommitted neighbours."""
+    amounts = resource_amounts(args)
+    return {"requests": dict(amounts), "limits": dict(amounts)}
+
+
+# --- environment ----------------------------------------------------------------------------------
+
+
+def _env_var(env: EnvVar, config_map: str) -> dict[str, Any]:
+    if env.from_config is not None:
+        return {
+            "name": env.name,
+            "valueFrom": {"configMapKeyRef": {"name": config_map, "key": env.from_config}},
+        }
+    if env.from_secret is not None:
+        ref = {"name": env.from_secret.name, "key": env.from_secret.key}
+        return {"name": env.name, "valueFrom": {"secretKeyRef": ref}}
+    return {"name": env.name, "value": env.value}
+
+
+def env(args: ModelVersionArgs) -> list[dict[str, Any]]:
+    """Injected variables first (precision, weights path), then the catalog's in their order."""
+    version = args.version
+    injected = [{"name": args.model.server_preset.precision_env, "value": version.precision.value}]
+    if version.model_weights is not None:
+        injected.append({"name": WEIGHTS_ENV, "value": version.model_weights.mount_path})
+    config_map = config_map_name(args.model_name, args.version_name, version)
+    return injected + [_env_var(e, config_map) for e in version.env]
+
+
+# --- volumes --------------------------------------------------------------------------------------
+
+
+def writable_volume_name(path: str) -> str:
+    """`/home/model/.cache` -> `writable-home-model-cache`; a DNS label, stable for the path."""
+    slug = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "root"
+    name = f"writable-{slug}"
+    if len(name) > _VOLUME_NAME_MAX:
+        name = f"{name[: _VOLUME_NAME_MAX - 11].rstrip('-')}-{content_hash(path)}"
+    return name
+
+
+def _weights_source(weights: ModelWeights) -> dict[str, Any]:
+    if weights.pvc is not None:
+        return {"persistentVolumeClaim": {"claimName": weights.pvc, "readOnly": True}}
+    # An OCI artifact mounted as a volume (Kubernetes image volumes); pinned by digest, so never re-pulled.
+    return {"image": {"reference": weights.image, "pullPolicy": "IfNotPresent"}}
+
+
+def volumes(args: ModelVersionArgs) -> list[dict[str, Any]]:
+    version = args.version
+    found: list[dict[str, Any]] = [
+        {"name": writable_volume_name(path), "emptyDir": {}}
+        for path in args.model.server_preset.writable_paths
+    ]
+    if version.config_files:
+        # Only the files: the key/values reach the server as environment variables.
+        items = [{"key": key, "path": key} for key in sorted(version.config_files)]
+        source = {"name": config_map_name(args.model_name, args.version_name, version), "items": items}
+        found.append({"name": CONFIG_VOLUME, "configMap": source})
+    if version.model_weights is not None:
+        found.append({"name": WEIGHTS_VOLUME, **_weights_source(version.model_weights)})
+    return found
+
+
+def volume_mounts(args: ModelVersionArgs) -> list[dict[str, Any]]:
+    version = args.version
+    mounts: list[dict[str, Any]] = [
+        {"name": writable_volume_name(path), "mountPath": path}
+        for path in args.model.server_preset.writable_paths
+    ]
+    if version.config_files:
+        mounts.append({"name": CONFIG_VOLUME, "mountPath": CONFIG_MOUNT_PATH, "readOnly": True})
+    weights = version.model_weights
+    if weights is not None:
+        mount = {"name": WEIGHTS_VOLUME, "mountPath": weights.mount_path, "readOnly": True}
+        mounts.append(mount | ({"subPath": weights.sub_path} if weights.sub_path else {}))
+    return mounts
+
+
+# --- security -------------------------------------------------------------------------------------
+
+
+def pod_security_context(identity: SecurityContext) -> dict[str, Any]:
+    """The restricted Pod Security Standard, with an explicit non-root identity."""
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": identity.run_as_user,
+        "runAsGroup": identity.run_as_group,
+        # Group ownership of mounted volumes, so the non-root server can read the weights.
+        "fsGroup": identity.fs_group,
+        # Only re-own a volume whose root does not match: a recursive chown of 100 GB of weights would
+        # otherwise delay every start.
+        "fsGroupChangePolicy": "OnRootMismatch",
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def container_security_context() -> dict[str, Any]:
+    return {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+    }
+
+
+# --- assembly -------------------------------------------------------------------------------------
+
+
+def container_spec(args: ModelVersionArgs, image: Any) -> dict[str, Any]:
+    server = args.model.server_preset
+    container: dict[str, Any] = {
+        "name": CONTAINER,
+        "image": image,
+        # Digest references never move, so a node that has the image never needs to pull it again.
+        "imagePullPolicy": "IfNotPresent",
+        "ports": container_ports(server),
+        "env": env(args),
+        "resources": resources(args),
+        "volumeMounts": volume_mounts(args),
+        "securityContext": container_security_context(),
+        **probes(server, args.version),
+    }
+    if args.version.args:
+        container["args"] = list(args.version.args)
+    return container
+
+
+def scheduling_fields(args: ModelVersionArgs) -> dict[str, Any]:
+    """Where the pod may run. The GPU node pools' selectors and tolerations are merged in here."""
+    return {"topologySpreadConstraints": topology_spread_constraints(args)}
+
+
+def pod_spec(args: ModelVersionArgs, image: Any) -> dict[str, Any]:
+    return {
+        "serviceAccountName": service_account_name(args.model_name),
+        "automountServiceAccountToken": False,
+        "securityContext": pod_security_context(args.model.security),
+        "containers": [container_spec(args, image)],
+        "volumes": volumes(args),
+        **scheduling_fields(args),
+    }
