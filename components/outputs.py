@@ -1,30 +1,28 @@
-"""Stack exports: what other teams read through StackReference."""
+"""Stack exports: what other stacks and teams read through StackReference.
+
+`contract` is the versioned interface (components/contract, docs/contract.md); `namespace` stays as a
+plain convenience for scripts.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pulumi
+
 from components.catalog.catalog import Catalog
 from components.catalog.stack_config import StackConfig
-from components.naming import version_object_name
+from components.contract.build import contract_output
 from components.stack import ModelStack
 
 
 def stack_outputs(model_stack: ModelStack, catalog: Catalog, stack: StackConfig) -> dict[str, Any]:
-    models: dict[str, Any] = {}
-    for name, model in catalog.models.items():
-        server = model.server_preset
-        models[name] = {
-            "host": f"{name}.{stack.namespace}.svc.cluster.local",
-            "port": server.port,
-            "server": server.kind.value,
-            "versions": {
-                v: {
-                    "deployment": version_object_name(name, v),
-                    "image": model_stack.models[name].versions[v].image,
-                    "weight": spec.weight,
-                }
-                for v, spec in model.versions.items()
-            },
-        }
-    return {"namespace": stack.namespace, "models": models}
+    # `.image` of a version is an Output: a built version's digest is only known after its build.
+    images = {
+        model_name: {version_name: version.image for version_name, version in served.versions.items()}
+        for model_name, served in model_stack.models.items()
+    }
+    return {
+        "contract": contract_output(catalog, stack, pulumi.get_stack(), images),
+        "namespace": stack.namespace,
+    }

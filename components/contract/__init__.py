@@ -1,0 +1,1 @@
+"""The stack contract: the versioned export other stacks read (docs/contract.md)."""
