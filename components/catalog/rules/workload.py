@@ -1,0 +1,124 @@
+"""Rules of the workload issue: what would otherwise only fail when a pod starts (or never starts)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from posixpath import normpath
+
+from components.catalog.errors import Finding
+from components.catalog.model import ModelSpec
+from components.catalog.node_pool import MigStrategy
+from components.catalog.rules.context import RuleContext
+from components.catalog.version import VersionSpec
+from components.gpu.mig import resource_name
+
+# Kept in step with components/workload (the catalog must not import the Pulumi components).
+CONFIG_MOUNT_PATH = "/etc/modelstack/config"
+WEIGHTS_ENV = "MODEL_WEIGHTS_PATH"
+
+
+def _version_path(model: str, version: str, *rest: str | int) -> tuple[str | int, ...]:
+    return ("models", model, "versions", version, *rest)
+
+
+def _inside(path: str, parent: str) -> bool:
+    """`path` is `parent` or below it."""
+    path, parent = normpath(path), normpath(parent)
+    return path == parent or path.startswith(parent.rstrip("/") + "/")
+
+
+def config_keys_are_distinct(ctx: RuleContext) -> Iterator[Finding]:
+    """`config` and `configFiles` share one ConfigMap, so a key may be in only one of them."""
+    for name, version, spec in ctx.versions():
+        for key in sorted(set(spec.config) & set(spec.config_files)):
+            yield Finding(
+                _version_path(name, version, "configFiles", key),
+                f"{key!r} is both a config key and a config file; they share one ConfigMap — rename one",
+            )
+
+
+def _injected_env(model: ModelSpec, spec: VersionSpec) -> dict[str, str]:
+    """Variables the workload sets itself, with the catalog field they come from."""
+    injected = {model.server_preset.precision_env: "precision"}
+    if spec.model_weights is not None:
+        injected[WEIGHTS_ENV] = "modelWeights.mountPath"
+    return injected
+
+
+def env_names_are_unique(ctx: RuleContext) -> Iterator[Finding]:
+    """A repeated variable silently keeps the last value; one the workload injects would be overridden."""
+    for name, model in ctx.models.items():
+        for version, spec in model.versions.items():
+            injected = _injected_env(model, spec)
+            seen: set[str] = set()
+            for i, var in enumerate(spec.env):
+                where = _version_path(name, version, "env", i, "name")
+                if var.name in injected:
+                    yield Finding(
+                        where,
+                        f"{var.name} is set by modelstack from `{injected[var.name]}` — set that field "
+                        "instead of the variable",
+                    )
+                elif var.name in seen:
+                    yield Finding(where, f"{var.name} is set twice — keep one entry")
+                seen.add(var.name)
+
+
+def writable_paths_are_absolute(ctx: RuleContext) -> Iterator[Finding]:
+    for name, model in ctx.models.items():
+        paths = model.server_overrides.writable_paths if model.server_overrides else None
+        for i, path in enumerate(paths or ()):
+            if not path.startswith("/"):
+                yield Finding(
+                    ("models", name, "serverOverrides", "writablePaths", i),
+                    f"{path!r} is not an absolute path — write e.g. /tmp or /home/model/.cache",
+                )
+            elif path in paths[:i]:  # type: ignore[index]
+                yield Finding(
+                    ("models", name, "serverOverrides", "writablePaths", i), f"{path} is listed twice"
+                )
+
+
+def weights_mount_is_free(ctx: RuleContext) -> Iterator[Finding]:
+    """The read-only weights may not cover a writable directory or the config files (their mount points
+    could not be created in a read-only volume), nor be hidden under one of the same path."""
+    for name, model in ctx.models.items():
+        writable = model.server_preset.writable_paths
+        for version, spec in model.versions.items():
+            if spec.model_weights is None:
+                continue
+            weights = spec.model_weights.mount_path
+            others = [*writable, *([CONFIG_MOUNT_PATH] if spec.config_files else [])]
+            clash = next((p for p in others if _inside(p, weights) or normpath(p) == normpath(weights)), None)
+            if clash is not None:
+                yield Finding(
+                    _version_path(name, version, "modelWeights", "mountPath"),
+                    f"the read-only weights at {weights} would cover {clash}, which the server needs "
+                    "writable or holds the config files — mount the weights elsewhere, e.g. /models",
+                )
+
+
+def accelerators_have_a_resource(ctx: RuleContext) -> Iterator[Finding]:
+    """The device plugin's resource name must be derivable from the pool's MIG strategy and the profile."""
+    for name, version, spec in ctx.versions():
+        pool = ctx.stack.pool(spec.node_pool) if spec.node_pool else None
+        if not spec.resources.gpu or pool is None:
+            continue
+        try:
+            resource_name(pool.mig_strategy, spec.resources.mig_profile)
+        except ValueError:
+            yield Finding(
+                _version_path(name, version, "resources", "gpu"),
+                f"node pool {pool.name} shares its GPUs as MIG instances ({MigStrategy.MIXED.value} "
+                "strategy) — set resources.migProfile to one of its layout's profiles: "
+                + ", ".join(pool.mig_layout),
+            )
+
+
+WORKLOAD_RULES = (
+    config_keys_are_distinct,
+    env_names_are_unique,
+    writable_paths_are_absolute,
+    weights_mount_is_free,
+    accelerators_have_a_resource,
+)
