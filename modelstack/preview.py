@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from modelstack.diff import Plan, plan, read_render
+from modelstack.immutability import catalog_source, check_versions_unchanged, read_lock
 from modelstack.render import render_stack
 
 
@@ -60,5 +61,8 @@ def preview(root: Path, stack: str, base_ref: str | None, base_dir: Path | None,
     render_stack(root, stack, head_dir)
     if base_dir is None and base_ref is not None:
         base_dir = render_git_base(root, base_ref, stack, work / "base")
+    if base_dir is not None:
+        # A released version never changes: refuse (exit 2) before printing any plan.
+        check_versions_unchanged(read_lock(base_dir), read_lock(head_dir), catalog_source(root, stack))
     base = read_render(base_dir) if base_dir is not None else {}
     return plan(base, read_render(head_dir))

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import yaml
 
 from components.catalog.errors import CatalogError
 from components.catalog.loader import CONFIG_NAMESPACE, stack_config_values
+from modelstack.immutability import LOCK_FILE, versions_lock
 from modelstack.mocks import Registered, install
 
 PROJECT = "modelstack"
@@ -47,6 +48,8 @@ class Render:
     manifests: list[Manifest]
     outputs: dict[str, Any]
     resources: list[Registered]
+    lock: dict[str, Any] = field(default_factory=dict)
+    """What each version was released as (`versions.lock.json`), for `preview`'s immutability check."""
 
 
 def _pulumi_config_env(values: dict[str, Any]) -> tuple[str, list[str]]:
@@ -114,10 +117,11 @@ def run_program(root: Path, stack: str) -> Render:
     with _environment(root, stack):
         mocks = install(PROJECT, stack)
         failure: list[BaseException] = []
+        stacks: list[Any] = []
 
         def body() -> None:
             try:
-                program.main(root)
+                stacks.append(program.main(root))
             except pulumi.RunError as exc:
                 failure.append(exc.__context__ or exc)
 
@@ -132,7 +136,8 @@ def run_program(root: Path, stack: str) -> Render:
 
         outputs = normalize(_sync_await(resolve()) or {})
     manifests = [m for r in mocks.registered if (m := _manifest(r)) is not None]
-    return Render(manifests, outputs, mocks.registered)
+    lock = versions_lock(stacks[0], manifests) if stacks else {}
+    return Render(manifests, outputs, mocks.registered, lock)
 
 
 def dump_yaml(value: Any) -> str:
@@ -157,6 +162,7 @@ def write_render(render: Render, out: Path) -> list[Path]:
         path.write_text(dump_yaml(manifest.body), encoding="utf-8")
         written.append(out / manifest.key)
     (staging / "outputs.json").write_text(json.dumps(render.outputs, sort_keys=True, indent=2) + "\n")
+    (staging / LOCK_FILE).write_text(json.dumps(render.lock, sort_keys=True, indent=2) + "\n")
     if out.exists():
         shutil.rmtree(out)
     staging.rename(out)
