@@ -1,0 +1,88 @@
+"""`TrafficPolicy`: how one model is reached — Service, routes, mutual TLS and who may call it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.catalog.model import ModelSpec
+from components.catalog.stack_config import StackConfig
+from components.traffic.access import (
+    ISTIO_SECURITY,
+    authorization_policy_manifest,
+    metrics_authorization_policy_manifest,
+    metrics_peer_authentication_manifest,
+)
+from components.traffic.routing import (
+    ISTIO_NETWORKING,
+    destination_rule_manifest,
+    model_service_manifest,
+    virtual_service_manifest,
+)
+
+
+@dataclass(frozen=True)
+class TrafficPolicyArgs:
+    model_name: str
+    model: ModelSpec
+    stack: StackConfig
+    gates: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    """What must succeed before the weights change: the versions' Deployments and smoke-test Jobs."""
+
+
+class TrafficPolicy(pulumi.ComponentResource):
+    service: k8s.core.v1.Service
+    destination_rule: k8s.apiextensions.CustomResource
+    virtual_service: k8s.apiextensions.CustomResource
+
+    def __init__(
+        self, name: str, args: TrafficPolicyArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("modelstack:traffic:TrafficPolicy", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        model, spec, namespace = args.model_name, args.model, args.stack.namespace
+        self.service = k8s.core.v1.Service(
+            model, **model_service_manifest(model, spec, namespace), opts=child
+        )
+        self._access(model, spec, args.stack, child)
+        self.destination_rule = k8s.apiextensions.CustomResource(
+            f"{model}-destination-rule",
+            api_version=ISTIO_NETWORKING,
+            kind="DestinationRule",
+            **destination_rule_manifest(model, spec, namespace),
+            opts=child,
+        )
+        # Subsets exist before routes name them, and weights move only after every gate passed.
+        self.virtual_service = k8s.apiextensions.CustomResource(
+            f"{model}-virtual-service",
+            api_version=ISTIO_NETWORKING,
+            kind="VirtualService",
+            **virtual_service_manifest(model, spec, args.stack),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.service, self.destination_rule, *args.gates]
+            ),
+        )
+        self.register_outputs({"service": self.service.metadata["name"]})
+
+    def _access(self, model: str, spec: ModelSpec, stack: StackConfig, child: pulumi.ResourceOptions) -> None:
+        namespace = stack.namespace
+        policies = [
+            (f"{model}-authorization", authorization_policy_manifest(model, spec, stack)),
+            (f"{model}-metrics-authorization", metrics_authorization_policy_manifest(model, spec, namespace)),
+        ]
+        for logical_name, manifest in policies:
+            k8s.apiextensions.CustomResource(
+                logical_name, api_version=ISTIO_SECURITY, kind="AuthorizationPolicy", **manifest, opts=child
+            )
+        peer = metrics_peer_authentication_manifest(model, spec, namespace)
+        if peer is not None:
+            k8s.apiextensions.CustomResource(
+                f"{model}-metrics-peer-authentication",
+                api_version=ISTIO_SECURITY,
+                kind="PeerAuthentication",
+                **peer,
+                opts=child,
+            )
