@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from components.catalog.base import DIGEST_REF, StrictModel
 
@@ -20,3 +20,16 @@ class BuildSpec(StrictModel):
     args: dict[str, str] = {}
     lock_files: tuple[str, ...] = ("requirements.txt",)
     """Files, relative to the context, whose content keys the build cache (a change never reuses layers)."""
+
+    @field_validator("platforms")
+    @classmethod
+    def _known_platforms(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import pulumi_docker_build as docker_build
+
+        known = {p.value for p in docker_build.Platform}
+        unknown = [p for p in value if p not in known]
+        if unknown:
+            raise ValueError(
+                f"unknown platform(s) {', '.join(unknown)} — use e.g. linux/amd64 or linux/arm64"
+            )
+        return value
