@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from typing import Any, Union, get_args, get_origin
@@ -54,6 +55,10 @@ def _model_at(root: type[BaseModel], loc: tuple[PathPart, ...]) -> type[BaseMode
     return models[0] if models else None
 
 
+# pydantic inserts validator/union tags such as `function-after[_quantity(), str]` into error locations.
+_TAG = re.compile(r"^[a-z][a-z0-9-]*\[.*\]$")
+
+
 def _clean_loc(loc: tuple[int | str, ...]) -> tuple[Path, bool]:
     """Drop pydantic's union/validator tags; report whether the error is about a mapping key."""
     path: list[PathPart] = []
@@ -61,7 +66,7 @@ def _clean_loc(loc: tuple[int | str, ...]) -> tuple[Path, bool]:
     for part in loc:
         if part == "[key]":
             is_key = True
-        elif isinstance(part, int) or "[" not in part:
+        elif isinstance(part, int) or not _TAG.match(part):
             path.append(part)
     return tuple(path), is_key
 
@@ -76,10 +81,10 @@ def _message(err: ErrorDetails, root: type[BaseModel], path: Path) -> str:
     if kind == "extra_forbidden":
         model = _model_at(root, path[:-1])
         allowed = _allowed_keys(model) if model else []
-        hint = did_you_mean(str(path[-1]), allowed)
-        return f"unknown key {path[-1]!r}{hint or ' — remove it'} (allowed: {', '.join(allowed)})"
+        hint = did_you_mean(str((path or ("",))[-1]), allowed)
+        return f"unknown key {(path or ('',))[-1]!r}{hint or ' — remove it'} (allowed: {', '.join(allowed)})"
     if kind == "missing":
-        return f"required key {path[-1]!r} is missing — add it"
+        return f"required key {(path or ('',))[-1]!r} is missing — add it"
     if kind in ("value_error", "assertion_error"):
         return str(ctx.get("error", err["msg"]))
     if kind in ("literal_error", "enum"):
