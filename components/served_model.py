@@ -50,7 +50,7 @@ class ServedModel(pulumi.ComponentResource):
             )
         # Each autoscaled version scales on its own queue (a canary included); see docs/autoscaling.md.
         self.autoscalers = queue_autoscalers(
-            args.model_name, args.model, args.stack.namespace, dict(self.versions), child
+            args.model_name, args.model, args.stack.namespace, self.versions, child
         )
         self.observability = ModelObservability(
             name, ModelObservabilityArgs(args.model_name, args.model, args.stack), opts=child

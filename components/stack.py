@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.autoscaling.adapter import AdapterRules, AdapterRulesArgs
 from components.catalog.catalog import Catalog
 from components.catalog.stack_config import KubernetesTarget, StackConfig
 from components.served_model import ServedModel, ServedModelArgs
@@ -62,4 +63,8 @@ class ModelStack(pulumi.ComponentResource):
             )
             for model_name, model in args.catalog.models.items()
         }
+        # The metrics adapter's rules for every model's HPAs, in the adapter's namespace (once per stack).
+        self.adapter_rules = AdapterRules(
+            "adapter-rules", AdapterRulesArgs(args.catalog.models, args.stack), opts=child
+        )
         self.register_outputs({"models": list(self.models)})

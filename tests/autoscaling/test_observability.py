@@ -1,0 +1,149 @@
+"""Per-model PodMonitor and PrometheusRule: scraping the server's metrics, alerting on the gate's thresholds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.catalog.errors import CatalogError
+from modelstack.render import Render
+
+from .conftest import IMAGE, of_kind
+
+
+def alerts(render: Render, model: str) -> dict[str, dict[str, Any]]:
+    [group] = of_kind(render, "PrometheusRule")[model]["spec"]["groups"]
+    return {rule["alert"]: rule for rule in group["rules"]}
+
+
+def container_ports(render: Render, deployment: str) -> set[str]:
+    [container] = of_kind(render, "Deployment")[deployment]["spec"]["template"]["spec"]["containers"]
+    return {port["name"] for port in container["ports"]}
+
+
+def test_every_prod_model_has_a_pod_monitor_and_a_rule_labelled_for_the_operator(prod_render: Render) -> None:
+    models = {"llm-chat", "vision-detector", "text-embedder"}
+
+    for kind in ("PodMonitor", "PrometheusRule"):
+        objects = of_kind(prod_render, kind)
+        assert set(objects) == models
+        for body in objects.values():
+            assert body["apiVersion"] == "monitoring.coreos.com/v1"
+            assert body["metadata"]["namespace"] == "ml-serving"
+            assert body["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+
+
+@pytest.mark.parametrize(
+    ("model", "deployment", "port", "path"),
+    [
+        ("vision-detector", "vision-detector-v7", "metrics", "/metrics"),
+        ("llm-chat", "llm-chat-v2", "http", "/metrics"),
+        ("text-embedder", "text-embedder-v1", "http", "/metrics"),
+    ],
+)
+def test_pod_monitor_scrapes_a_port_the_pods_declare(
+    prod_render: Render, model: str, deployment: str, port: str, path: str
+) -> None:
+    monitor = of_kind(prod_render, "PodMonitor")[model]["spec"]
+
+    assert monitor["podMetricsEndpoints"][0]["port"] == port
+    assert monitor["podMetricsEndpoints"][0]["path"] == path
+    assert port in container_ports(prod_render, deployment)
+
+
+def test_pod_monitor_selects_the_models_pods_and_copies_their_version_label(prod_render: Render) -> None:
+    monitor = of_kind(prod_render, "PodMonitor")["llm-chat"]["spec"]
+    pod_labels = of_kind(prod_render, "Deployment")["llm-chat-v2"]["spec"]["template"]["metadata"]["labels"]
+
+    assert monitor["selector"]["matchLabels"].items() <= pod_labels.items()
+    assert monitor["podTargetLabels"] == ["app", "version"]
+
+
+def test_autoscaled_model_has_latency_error_queue_and_max_replica_alerts(prod_render: Render) -> None:
+    assert list(alerts(prod_render, "llm-chat")) == [
+        "ModelP99LatencyHigh",
+        "ModelErrorRateHigh",
+        "ModelQueueSaturated",
+        "ModelAutoscalerAtMax",
+    ]
+
+
+def test_fixed_size_model_without_autoscaling_only_has_traffic_alerts(prod_render: Render) -> None:
+    assert list(alerts(prod_render, "text-embedder")) == ["ModelP99LatencyHigh", "ModelErrorRateHigh"]
+
+
+def test_every_alert_has_severity_for_and_annotations(prod_render: Render) -> None:
+    for model in ("llm-chat", "vision-detector", "text-embedder"):
+        for rule in alerts(prod_render, model).values():
+            assert rule["labels"]["severity"] in {"warning", "critical"}
+            assert rule["labels"]["model"] == model
+            assert rule["for"]
+            assert rule["annotations"]["summary"] and rule["annotations"]["description"]
+
+
+def test_latency_and_error_thresholds_come_from_the_models_analysis(prod_render: Render) -> None:
+    vision = alerts(prod_render, "vision-detector")
+
+    assert "> 250)" in vision["ModelP99LatencyHigh"]["expr"]
+    assert "[10m]" in vision["ModelP99LatencyHigh"]["expr"]
+    assert vision["ModelP99LatencyHigh"]["for"] == "10m"
+    assert "> 0.5)" in vision["ModelErrorRateHigh"]["expr"]
+    assert 'destination_workload=~"(vision-detector-v7)"' in vision["ModelErrorRateHigh"]["expr"]
+
+
+def test_queue_saturation_is_the_alert_share_of_the_hpa_target(prod_render: Render) -> None:
+    rule = alerts(prod_render, "vision-detector")["ModelQueueSaturated"]
+
+    # analysis.alerts.queueSaturation defaults to 0.9; the target is 8.
+    assert rule["expr"].startswith("avg by (namespace, version) (sum by (namespace, pod, version) ")
+    assert 'nv_inference_pending_request_count{namespace="ml-serving",app="vision-detector"}' in rule["expr"]
+    assert rule["expr"].endswith("> 7.2")
+
+
+def test_max_replica_alert_watches_only_the_hpas_that_exist(prod_render: Render) -> None:
+    rule = alerts(prod_render, "llm-chat")["ModelAutoscalerAtMax"]
+
+    assert rule["for"] == "15m"
+    assert 'horizontalpodautoscaler=~"(llm-chat-v1|llm-chat-v2)"' in rule["expr"]
+    assert "kube_horizontalpodautoscaler_spec_max_replicas" in rule["expr"]
+
+
+EMBEDDER = f"""
+embedder:
+  server: triton
+  serverOverrides:
+    metricsPort: 8000
+    metrics: [nv_inference_pending_request_count, modelstack_nonfinite_outputs_total]
+  analysis: {{window: 2m, alerts: {{queueSaturation: 0.5, maxReplicasForMinutes: 30}}}}
+  autoscaling: {{target: 6}}
+  versions:
+    v1: {{image: "{IMAGE}", weight: 100, resources: {{cpu: "1", memory: 1Gi}}, replicas: {{min: 1, max: 3}}}}
+"""
+
+
+def test_server_declaring_a_nonfinite_counter_gets_a_nonfinite_alert(render_catalog) -> None:
+    rule = alerts(render_catalog(EMBEDDER), "embedder")["ModelNonFiniteOutputs"]
+
+    assert rule["expr"] == (
+        'sum by (namespace, version) (increase(modelstack_nonfinite_outputs_total{namespace="ml-test",'
+        'app="embedder"}[2m])) > 0'
+    )
+    assert rule["labels"]["severity"] == "critical"
+
+
+def test_alert_thresholds_of_the_analysis_alerts_block_are_used(render_catalog) -> None:
+    rules = alerts(render_catalog(EMBEDDER), "embedder")
+
+    assert rules["ModelQueueSaturated"]["expr"].endswith("> 3")
+    assert rules["ModelAutoscalerAtMax"]["for"] == "30m"
+
+
+def test_invalid_catalog_fails_the_render_with_a_located_error(render_catalog) -> None:
+    with pytest.raises(CatalogError) as caught:
+        render_catalog(EMBEDDER.replace("{target: 6}", "{target: 6, metric: nv_inference_queue_size}"))
+
+    assert (
+        "models.embedder.autoscaling.metric: server triton does not expose 'nv_inference_queue_size'"
+        in str(caught.value)
+    )
