@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import click
 
-from modelstack.commands import gate, gpus
+from modelstack.commands import capacity, check, gate, gpus, release
 
-COMMANDS: tuple[click.Command, ...] = (gate.command, gpus.command)
+COMMANDS: tuple[click.Command, ...] = (
+    gate.command,
+    gpus.command,
+    check.command,
+    capacity.command,
+    *release.COMMANDS,  # promote, rollback, retire
+)

@@ -1,0 +1,176 @@
+"""Stack policies: relations between objects (HPA ↔ Deployment, VirtualService ↔ DestinationRule, PDBs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .harness import DEPLOYMENT, changed, deployment, stack_violations
+
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+VS = "kubernetes:networking.istio.io/v1:VirtualService"
+DR = "kubernetes:networking.istio.io/v1:DestinationRule"
+
+
+def hpa(target: str, namespace: str = "ml") -> dict[str, Any]:
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": target, "namespace": namespace},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+            "minReplicas": 1,
+            "maxReplicas": 4,
+        },
+    }
+
+
+def without_replicas() -> dict[str, Any]:
+    return changed(deployment(), lambda d: d["spec"].pop("replicas"))
+
+
+def test_hpa_managed_deployment_without_replicas_passes() -> None:
+    assert (
+        stack_violations(
+            "hpa-managed-deployments-omit-replicas", [(DEPLOYMENT, without_replicas()), (HPA, hpa("llm-v1"))]
+        )
+        == []
+    )
+
+
+def test_hpa_managed_deployment_with_replicas_is_refused_on_the_deployment() -> None:
+    [(message, urn)] = stack_violations(
+        "hpa-managed-deployments-omit-replicas", [(DEPLOYMENT, deployment()), (HPA, hpa("llm-v1"))]
+    )
+    assert urn == "urn:0"
+    assert "It sets spec.replicas: 2 although HorizontalPodAutoscaler ml/llm-v1 manages it" in message
+
+
+def test_fixed_deployment_keeps_its_replicas() -> None:
+    assert (
+        stack_violations(
+            "hpa-managed-deployments-omit-replicas", [(DEPLOYMENT, deployment()), (HPA, hpa("other"))]
+        )
+        == []
+    )
+
+
+def test_hpa_in_another_namespace_does_not_manage_the_deployment() -> None:
+    assert (
+        stack_violations(
+            "hpa-managed-deployments-omit-replicas",
+            [(DEPLOYMENT, deployment()), (HPA, hpa("llm-v1", "other"))],
+        )
+        == []
+    )
+
+
+def test_dangling_hpa_is_reported() -> None:
+    [(message, urn)] = stack_violations(
+        "hpa-targets-exist", [(DEPLOYMENT, without_replicas()), (HPA, hpa("llm-v9"))]
+    )
+    assert (urn, message) == ("urn:1", "It scales Deployment ml/llm-v9, which is not in the stack.")
+
+
+def virtual_service(*subsets: str, host: str = "llm", mirror: str | None = None) -> dict[str, Any]:
+    http: dict[str, Any] = {
+        "route": [{"destination": {"host": host, "subset": s}, "weight": 50} for s in subsets]
+    }
+    if mirror:
+        http["mirror"] = {"host": host, "subset": mirror}
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": "llm", "namespace": "ml"},
+        "spec": {"hosts": [host], "http": [http]},
+    }
+
+
+def destination_rule(
+    *subsets: str, host: str = "llm.ml.svc.cluster.local", namespace: str = "ml"
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "DestinationRule",
+        "metadata": {"name": "llm", "namespace": namespace},
+        "spec": {"host": host, "subsets": [{"name": s, "labels": {"version": s}} for s in subsets]},
+    }
+
+
+def test_subsets_defined_by_a_destination_rule_pass() -> None:
+    assert (
+        stack_violations(
+            "virtualservice-subsets-defined",
+            [(VS, virtual_service("v1", "v2")), (DR, destination_rule("v1", "v2"))],
+        )
+        == []
+    )
+
+
+def test_short_and_full_host_names_meet() -> None:
+    resources = [
+        (VS, virtual_service("v1", host="llm.ml.svc.cluster.local")),
+        (DR, destination_rule("v1", host="llm")),
+    ]
+    assert stack_violations("virtualservice-subsets-defined", resources) == []
+
+
+def test_a_subset_no_destination_rule_defines_is_refused() -> None:
+    [(message, urn)] = stack_violations(
+        "virtualservice-subsets-defined",
+        [(VS, virtual_service("v1", "v3")), (DR, destination_rule("v1", "v2"))],
+    )
+    assert urn == "urn:0"
+    assert (
+        "It routes to subset 'v3' of llm.ml.svc.cluster.local, which no DestinationRule defines (defined: v1, v2)"
+        in message
+    )
+
+
+def test_a_mirror_subset_must_be_defined_too() -> None:
+    [(message, _)] = stack_violations(
+        "virtualservice-subsets-defined",
+        [(VS, virtual_service("v1", mirror="v2")), (DR, destination_rule("v1"))],
+    )
+    assert "subset 'v2'" in message
+
+
+def test_a_destination_rule_in_another_namespace_defines_another_host() -> None:
+    [(message, _)] = stack_violations(
+        "virtualservice-subsets-defined",
+        [(VS, virtual_service("v1")), (DR, destination_rule("v1", host="llm", namespace="other"))],
+    )
+    assert "(defined: no DestinationRule)" in message
+
+
+def pdb(labels: dict[str, str], namespace: str = "ml") -> dict[str, Any]:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "p", "namespace": namespace},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": labels}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("budget", "covered"),
+    [
+        (pdb({"app": "llm", "version": "v1"}), True),
+        (pdb({"app": "llm"}), True),
+        (pdb({"app": "llm", "version": "v2"}), False),
+        (pdb({"app": "llm"}, namespace="other"), False),
+    ],
+)
+def test_pdb_per_deployment_needs_a_budget_selecting_its_pods(budget: dict[str, Any], covered: bool) -> None:
+    found = stack_violations("pdb-per-deployment", [(DEPLOYMENT, deployment()), (PDB, budget)])
+    assert (found == []) is covered
+
+
+def test_pdb_selector_expressions_are_evaluated() -> None:
+    budget = pdb({})
+    budget["spec"]["selector"] = {
+        "matchExpressions": [{"key": "version", "operator": "In", "values": ["v1", "v2"]}]
+    }
+    assert stack_violations("pdb-per-deployment", [(DEPLOYMENT, deployment()), (PDB, budget)]) == []
