@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 from components.autoscaling.adapter import AdapterRules, AdapterRulesArgs
 from components.catalog.catalog import Catalog
 from components.catalog.stack_config import KubernetesTarget, StackConfig
+from components.gpu.node_pool import GpuNodePool, GpuNodePoolArgs, MigManagerConfig, MigManagerConfigArgs
 from components.served_model import ServedModel, ServedModelArgs
 
 
@@ -53,6 +54,14 @@ class ModelStack(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         namespace = k8s.core.v1.Namespace(args.stack.namespace, **namespace_manifest(args.stack), opts=child)
         in_namespace = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[namespace])
+        # The pools GPU versions land on: Karpenter NodePools, and the MIG layouts the MIG manager applies.
+        self.node_pools = {
+            pool.name: GpuNodePool(f"pool-{pool.name}", GpuNodePoolArgs(pool), opts=child)
+            for pool in args.stack.node_pools
+        }
+        self.mig_manager = MigManagerConfig(
+            "mig-manager", MigManagerConfigArgs(args.stack.node_pools), opts=child
+        )
         self.models = {
             model_name: ServedModel(
                 model_name,

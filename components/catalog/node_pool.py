@@ -5,9 +5,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from components.catalog.base import PoolName, StrictModel
+from components.gpu.catalog import gpu_by_key, unknown_gpu_message
+from components.gpu.mig import check_layout, describe_layout, strategy_problems
 
 
 class MigStrategy(StrEnum):
@@ -63,6 +65,45 @@ class NodePool(StrictModel):
     node_class: NodeClassRef = NodeClassRef()
     cpu_per_node: float | None = Field(default=None, gt=0)
     memory_gib_per_node: float | None = Field(default=None, gt=0)
+
+    # Field validators (not the model validator) so an error lands on the field's own line.
+    @field_validator("gpu")
+    @classmethod
+    def _known_gpu(cls, gpu: str | None) -> str | None:
+        if gpu is not None and gpu_by_key(gpu) is None:
+            raise ValueError(unknown_gpu_message(gpu))
+        return gpu
+
+    @field_validator("mig_strategy")
+    @classmethod
+    def _gpu_supports_mig(cls, strategy: MigStrategy, info: ValidationInfo) -> MigStrategy:
+        model = gpu_by_key(info.data.get("gpu") or "")
+        if strategy != MigStrategy.NONE and model is not None and not model.mig_capable:
+            raise ValueError(
+                f"{model.key} does not support MIG — use migStrategy none (whole GPUs, nvidia.com/gpu) "
+                "or a MIG-capable GPU"
+            )
+        return strategy
+
+    @field_validator("mig_layout")
+    @classmethod
+    def _layout_fits(cls, layout: dict[str, int], info: ValidationInfo) -> dict[str, int]:
+        model = gpu_by_key(info.data.get("gpu") or "")
+        strategy = info.data.get("mig_strategy")
+        if model is None or not model.mig_capable or strategy in (None, MigStrategy.NONE):
+            return layout  # reported by the other validators
+        pool = info.data.get("name", "?")
+        check = check_layout(model, layout)
+        if not check.ok:
+            raise ValueError(
+                f"node pool {pool!r}: migLayout does not fit one {model.key}: {'; '.join(check.problems)}"
+            )
+        problems = strategy_problems(strategy.value, layout)
+        if not any(layout.values()):
+            problems = problems or [f"migStrategy {strategy.value} needs at least one MIG instance per GPU"]
+        if problems:
+            raise ValueError(f"node pool {pool!r}: {describe_layout(layout)}: {'; '.join(problems)}")
+        return layout
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

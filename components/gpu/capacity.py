@@ -1,0 +1,367 @@
+"""Capacity plan: what every version asks of its node pool at minimum and maximum replicas, and what the
+pool supplies at `maxNodes`.
+
+Per pool, each *dimension* is one thing a node offers a fixed amount of: whole GPUs, instances of one MIG
+profile (`gpusPerNode × layout count` per node), and CPU / memory when `cpuPerNode` / `memoryGibPerNode`
+are set. Replicas are packed onto nodes first-fit decreasing per dimension, so a replica that cannot be
+split across nodes is accounted for (two 3-GPU replicas per 8-GPU node, not 2.67); the pool needs the
+largest node count of its dimensions.
+
+A plan that does not fit at minimum replicas is an error (the stack could not even start); one that does
+not fit at maximum replicas is a warning (the autoscaler would stop short).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from fractions import Fraction
+from typing import Any
+
+from components.catalog.catalog import Catalog
+from components.catalog.errors import Finding, Severity
+from components.catalog.node_pool import NodePool
+from components.catalog.resources import Resources
+from components.catalog.stack_config import StackConfig
+from components.catalog.version import VersionSpec
+from components.gpu.mig import resource_name
+from components.gpu.scheduling import per_node_supply, request_problems
+
+_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_SUFFIX = {
+    None: Fraction(1),
+    "m": Fraction(1, 1000),
+    "k": Fraction(10**3),
+    "M": Fraction(10**6),
+    "G": Fraction(10**9),
+    "T": Fraction(10**12),
+    "P": Fraction(10**15),
+    "E": Fraction(10**18),
+    "Ki": Fraction(2**10),
+    "Mi": Fraction(2**20),
+    "Gi": Fraction(2**30),
+    "Ti": Fraction(2**40),
+    "Pi": Fraction(2**50),
+    "Ei": Fraction(2**60),
+}
+_GIB = Fraction(2**30)
+
+
+class Bound(StrEnum):
+    MIN = "min"
+    MAX = "max"
+
+
+def quantity(value: str) -> Fraction:
+    """A Kubernetes quantity as an exact number (`500m` -> 1/2, `64Gi` -> 64 × 2^30)."""
+    match = _QUANTITY.match(value)
+    if match is None:
+        raise ValueError(f"{value!r} is not a Kubernetes quantity")
+    return Fraction(match.group(1)) * _SUFFIX[match.group(2)]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One version's per-replica ask on one dimension of its pool."""
+
+    model: str
+    version: str
+    per_replica: Fraction
+    min_replicas: int
+    max_replicas: int
+
+    def replicas(self, bound: Bound) -> int:
+        return self.min_replicas if bound is Bound.MIN else self.max_replicas
+
+    def demand(self, bound: Bound) -> Fraction:
+        return self.per_replica * self.replicas(bound)
+
+
+@dataclass(frozen=True, slots=True)
+class Dimension:
+    """One thing the pool's nodes offer a fixed amount of, and the claims on it."""
+
+    unit: str
+    """`gpu`, a MIG profile (e.g. `3g.40gb`), `cpu` or `memory` (GiB)."""
+    resource: str
+    """The Kubernetes resource name the claims request."""
+    per_node: Fraction
+    claims: tuple[Claim, ...]
+
+    def demand(self, bound: Bound) -> Fraction:
+        return sum((claim.demand(bound) for claim in self.claims), Fraction(0))
+
+    def nodes_needed(self, bound: Bound) -> int:
+        return pack(
+            [claim.per_replica for claim in self.claims for _ in range(claim.replicas(bound))], self.per_node
+        )
+
+
+def pack(items: Iterable[Fraction], capacity: Fraction) -> int:
+    """Bins of `capacity` first-fit decreasing needs for `items` (each item at most `capacity`)."""
+    free: list[Fraction] = []
+    for item in sorted(items, reverse=True):
+        if item > capacity:
+            raise ValueError(f"an item of {item} does not fit a bin of {capacity}")
+        slot = next((i for i, room in enumerate(free) if room >= item), None)
+        if slot is None:
+            free.append(capacity - item)
+        else:
+            free[slot] -= item
+    return len(free)
+
+
+@dataclass(frozen=True, slots=True)
+class PoolPlan:
+    pool: NodePool
+    dimensions: tuple[Dimension, ...]
+
+    def supply(self, dimension: Dimension) -> Fraction:
+        return dimension.per_node * self.pool.max_nodes
+
+    def nodes_needed(self, bound: Bound) -> int:
+        return max((d.nodes_needed(bound) for d in self.dimensions), default=0)
+
+    def fits(self, bound: Bound) -> bool:
+        return self.nodes_needed(bound) <= self.pool.max_nodes
+
+
+@dataclass(frozen=True, slots=True)
+class CapacityPlan:
+    pools: tuple[PoolPlan, ...]
+
+    def pool(self, name: str) -> PoolPlan | None:
+        return next((plan for plan in self.pools if plan.pool.name == name), None)
+
+
+# --- building the plan ----------------------------------------------------------------------------
+
+Placed = tuple[str, str, VersionSpec]
+
+
+def _claim(model: str, version: str, spec: VersionSpec, per_replica: Fraction) -> Claim:
+    return Claim(model, version, per_replica, spec.replicas.min, spec.replicas.max)
+
+
+def _accelerator_dimensions(pool: NodePool, versions: list[Placed]) -> list[Dimension]:
+    dimensions = []
+    for unit, per_node in per_node_supply(pool).items():
+        claims = tuple(
+            _claim(m, v, spec, Fraction(spec.resources.gpu))
+            for m, v, spec in versions
+            if spec.resources.gpu and (spec.resources.mig_profile or "gpu") == unit
+        )
+        resource = _resource_of(pool, unit)
+        dimensions.append(Dimension(unit, resource, Fraction(per_node), claims))
+    return dimensions
+
+
+def _resource_of(pool: NodePool, unit: str) -> str:
+    return resource_name(pool.mig_strategy.value, None if unit == "gpu" else unit)
+
+
+def _host_dimensions(pool: NodePool, versions: list[Placed]) -> list[Dimension]:
+    dimensions = []
+    if pool.cpu_per_node is not None:
+        claims = tuple(_claim(m, v, spec, quantity(spec.resources.cpu)) for m, v, spec in versions)
+        dimensions.append(Dimension("cpu", "cpu", Fraction(str(pool.cpu_per_node)), claims))
+    if pool.memory_gib_per_node is not None:
+        claims = tuple(_claim(m, v, spec, quantity(spec.resources.memory) / _GIB) for m, v, spec in versions)
+        dimensions.append(Dimension("memory", "memory", Fraction(str(pool.memory_gib_per_node)), claims))
+    return dimensions
+
+
+def _schedulable(pool: NodePool, spec: VersionSpec) -> bool:
+    """Requests the rules accept, and that fit one node: the rest is reported by the rules instead."""
+    if request_problems(pool, spec.resources):
+        return False
+    return not oversized_host_requests(pool, spec.resources)
+
+
+def oversized_host_requests(pool: NodePool, resources: Resources) -> list[tuple[str, str]]:
+    """`(field, message)` for CPU / memory requests larger than one node of the pool."""
+    found = []
+    if pool.cpu_per_node is not None and quantity(resources.cpu) > Fraction(str(pool.cpu_per_node)):
+        found.append(
+            (
+                "cpu",
+                f"cpu {resources.cpu} is more than one node of pool {pool.name!r} offers "
+                f"(cpuPerNode {_number(Fraction(str(pool.cpu_per_node)))})",
+            )
+        )
+    memory = quantity(resources.memory) / _GIB
+    if pool.memory_gib_per_node is not None and memory > Fraction(str(pool.memory_gib_per_node)):
+        found.append(
+            (
+                "memory",
+                f"memory {resources.memory} is more than one node of pool {pool.name!r} "
+                f"offers (memoryGibPerNode {_number(Fraction(str(pool.memory_gib_per_node)))})",
+            )
+        )
+    return found
+
+
+def plan_pool(pool: NodePool, versions: Iterable[Placed]) -> PoolPlan:
+    """The plan of one pool for the versions placed on it (unschedulable ones left out)."""
+    placed = [(m, v, spec) for m, v, spec in versions if _schedulable(pool, spec)]
+    return PoolPlan(pool, (*_accelerator_dimensions(pool, placed), *_host_dimensions(pool, placed)))
+
+
+def plan_capacity(stack: StackConfig, versions: Iterable[Placed]) -> CapacityPlan:
+    """Every pool of the stack, with the versions that name it."""
+    by_pool: dict[str, list[Placed]] = {pool.name: [] for pool in stack.node_pools}
+    for model, version, spec in versions:
+        if spec.node_pool in by_pool:
+            by_pool[spec.node_pool].append((model, version, spec))
+    return CapacityPlan(tuple(plan_pool(pool, by_pool[pool.name]) for pool in stack.node_pools))
+
+
+def catalog_versions(catalog: Catalog) -> Iterator[Placed]:
+    for model_name, model in catalog.models.items():
+        for version_name, version in model.versions.items():
+            yield model_name, version_name, version
+
+
+# --- findings -------------------------------------------------------------------------------------
+
+
+def capacity_findings(stack: StackConfig, versions: Iterable[Placed]) -> Iterator[Finding]:
+    """An error per pool that cannot fit minimum replicas, a warning per pool that cannot fit maximum.
+
+    Located at the `nodePool` of the first version (catalog order) whose replicas overflow the pool.
+    """
+    placed = list(versions)
+    for pool in stack.node_pools:
+        mine = [(m, v, spec) for m, v, spec in placed if spec.node_pool == pool.name]
+        for bound in Bound:
+            finding = _overflow(pool, mine, bound)
+            if finding is not None:
+                yield finding
+                break  # an error at minimum replicas implies the maximum overflows too
+
+
+def _overflow(pool: NodePool, versions: list[Placed], bound: Bound) -> Finding | None:
+    full = plan_pool(pool, versions)
+    if full.fits(bound):
+        return None
+    first = next(i for i in range(1, len(versions) + 1) if not plan_pool(pool, versions[:i]).fits(bound))
+    model, version, _ = versions[first - 1]
+    severity = Severity.ERROR if bound is Bound.MIN else Severity.WARNING
+    return Finding(
+        ("models", model, "versions", version, "nodePool"), _overflow_message(full, bound), severity
+    )
+
+
+def _overflow_message(plan: PoolPlan, bound: Bound) -> str:
+    pool = plan.pool
+    short = [d for d in plan.dimensions if d.nodes_needed(bound) > pool.max_nodes]
+    details = "; ".join(
+        f"{d.unit}: {_number(d.demand(bound))} asked, {_number(plan.supply(d))} supplied "
+        f"({_number(d.per_node)} per node × {pool.max_nodes}), {d.nodes_needed(bound)} nodes needed"
+        for d in short
+    )
+    fix = (
+        "raise maxNodes or lower replicas.min"
+        if bound is Bound.MIN
+        else "raise maxNodes or lower replicas.max"
+    )
+    what = "minimum" if bound is Bound.MIN else "maximum"
+    return (
+        f"node pool {pool.name!r} cannot fit every version at {what} replicas: {details} — "
+        f"maxNodes is {pool.max_nodes}; {fix}"
+    )
+
+
+# --- exports and tables ---------------------------------------------------------------------------
+
+
+def _number(value: Fraction) -> int | float:
+    return int(value) if value.denominator == 1 else round(float(value), 3)
+
+
+def _utilization(demand: Fraction, supply: Fraction) -> float:
+    return round(float(demand / supply), 4) if supply else 0.0
+
+
+def dimension_dict(plan: PoolPlan, dimension: Dimension) -> dict[str, Any]:
+    supply = plan.supply(dimension)
+    return {
+        "unit": dimension.unit,
+        "resource": dimension.resource,
+        "perNode": _number(dimension.per_node),
+        "supply": _number(supply),
+        "demand": {bound.value: _number(dimension.demand(bound)) for bound in Bound},
+        "utilization": {bound.value: _utilization(dimension.demand(bound), supply) for bound in Bound},
+        "nodesNeeded": {bound.value: dimension.nodes_needed(bound) for bound in Bound},
+        "versions": [
+            {
+                "model": c.model,
+                "version": c.version,
+                "perReplica": _number(c.per_replica),
+                "replicas": {bound.value: c.replicas(bound) for bound in Bound},
+            }
+            for c in dimension.claims
+        ],
+    }
+
+
+def pool_dict(plan: PoolPlan) -> dict[str, Any]:
+    pool = plan.pool
+    return {
+        "pool": pool.name,
+        "gpu": pool.gpu,
+        "gpusPerNode": pool.gpus_per_node,
+        "migStrategy": pool.mig_strategy.value,
+        "migLayout": {name: count for name, count in pool.mig_layout.items() if count},
+        "minNodes": pool.min_nodes,
+        "maxNodes": pool.max_nodes,
+        "nodesNeeded": {bound.value: plan.nodes_needed(bound) for bound in Bound},
+        "fits": {bound.value: plan.fits(bound) for bound in Bound},
+        "resources": [dimension_dict(plan, d) for d in plan.dimensions],
+    }
+
+
+def plan_dict(plan: CapacityPlan) -> dict[str, Any]:
+    return {"pools": [pool_dict(pool_plan) for pool_plan in plan.pools]}
+
+
+def capacity_plan(catalog: Catalog, stack: StackConfig) -> dict[str, Any]:
+    """The stack's capacity plan as plain JSON-able data (for stack exports and `modelstack capacity`)."""
+    return plan_dict(plan_capacity(stack, catalog_versions(catalog)))
+
+
+def plan_rows(plan: CapacityPlan) -> list[tuple[str, ...]]:
+    """One row per pool and dimension, for a text table."""
+    rows: list[tuple[str, ...]] = []
+    for pool_plan in plan.pools:
+        pool = pool_plan.pool
+        for d in pool_plan.dimensions:
+            supply = pool_plan.supply(d)
+            rows.append(
+                (
+                    pool.name,
+                    d.unit,
+                    d.resource,
+                    f"{_number(d.per_node)}×{pool.max_nodes}={_number(supply)}",
+                    str(_number(d.demand(Bound.MIN))),
+                    str(_number(d.demand(Bound.MAX))),
+                    f"{_utilization(d.demand(Bound.MIN), supply):.0%}",
+                    f"{_utilization(d.demand(Bound.MAX), supply):.0%}",
+                    f"{d.nodes_needed(Bound.MIN)}/{d.nodes_needed(Bound.MAX)}",
+                )
+            )
+    return rows
+
+
+def nodes_summary(plan: PoolPlan) -> str:
+    pool = plan.pool
+    verdict = (
+        "fits" if plan.fits(Bound.MAX) else ("fits at min only" if plan.fits(Bound.MIN) else "DOES NOT FIT")
+    )
+    need_min, need_max = plan.nodes_needed(Bound.MIN), plan.nodes_needed(Bound.MAX)
+    return (
+        f"{pool.name}: nodes needed {need_min} (min replicas) / {need_max} (max replicas) of "
+        f"minNodes {pool.min_nodes} .. maxNodes {pool.max_nodes} — {verdict}"
+    )
