@@ -17,6 +17,7 @@ from components.catalog.model import ModelSpec, is_autoscaled
 from components.catalog.stack_config import StackConfig
 from components.catalog.version import VersionSpec
 from components.contract.schema import SCHEMA_VERSION, Contract
+from components.gpu.capacity import capacity_plan
 from components.gpu.mig import resource_name
 from components.naming import version_object_name
 
@@ -48,7 +49,7 @@ def _gpu(version: VersionSpec, stack: StackConfig) -> dict[str, Any] | None:
 
 
 def _version(
-    model_name: str, model: ModelSpec, name: str, version: VersionSpec, image: str, stack: StackConfig
+    model_name: str, model: ModelSpec, name: str, version: VersionSpec, *, image: str, stack: StackConfig
 ) -> dict[str, Any]:
     object_name = version_object_name(model_name, name)
     return {
@@ -94,7 +95,7 @@ def _model(
             "target": scaling.target,
         },
         "versions": {
-            name: _version(model_name, model, name, version, images[name], stack)
+            name: _version(model_name, model, name, version, image=images[name], stack=stack)
             for name, version in model.versions.items()
         },
     }
@@ -109,9 +110,7 @@ def contract_document(
         "stack": stack_name,
         "namespace": stack.namespace,
         "models": {name: _model(name, model, images[name], stack) for name, model in catalog.models.items()},
-        # SEAM(capacity): components.gpu.capacity does not exist yet. When it lands, add its plan
-        # here and widen `Contract.capacity` to the plan's model (an additive change: it was null).
-        "capacity": None,
+        "capacity": capacity_plan(catalog, stack),
     }
 
 

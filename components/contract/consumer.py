@@ -33,7 +33,9 @@ def stack_name(org: str, stack: str, project: str = "modelstack") -> str:
 def parse_contract(raw: Any, source: str = "contract") -> Contract:
     """Validate exported data as a Contract; refuses schema versions this code does not understand."""
     if not isinstance(raw, Mapping):
-        raise ContractError(f"{source} is not an object (got {type(raw).__name__}); is it a modelstack stack?")
+        raise ContractError(
+            f"{source} is not an object (got {type(raw).__name__}); is it a modelstack stack?"
+        )
     version = raw.get("schemaVersion")
     if isinstance(version, float) and version.is_integer():
         version = int(version)  # numbers come through the Pulumi engine as floats

@@ -123,15 +123,76 @@ class ModelContract(ContractModel):
     versions: dict[Name, VersionContract] = Field(min_length=1)
 
 
+class IntBounds(ContractModel):
+    """A value at minimum and at maximum replicas."""
+
+    min: int
+    max: int
+
+
+class FloatBounds(ContractModel):
+    min: float
+    max: float
+
+
+class FitBounds(ContractModel):
+    min: bool
+    max: bool
+
+
+class CapacityClaim(ContractModel):
+    model: Name
+    version: Name
+    per_replica: float
+    """Units of the resource one replica requests."""
+    replicas: IntBounds
+
+
+class CapacityResource(ContractModel):
+    """One thing a node of the pool offers a fixed amount of: whole GPUs, a MIG profile, CPU, memory."""
+
+    unit: str
+    """`gpu`, a MIG profile such as `3g.40gb`, `cpu` or `memory` (GiB)."""
+    resource: str
+    per_node: float
+    supply: float
+    """Units the pool supplies at maxNodes."""
+    demand: FloatBounds
+    utilization: FloatBounds
+    """Demand over supply (0–1, above 1 when it does not fit)."""
+    nodes_needed: IntBounds
+    versions: tuple[CapacityClaim, ...]
+
+
+class PoolCapacity(ContractModel):
+    pool: Name
+    gpu: str | None = None
+    """GPU model key (e.g. `H100-80GB`); null for a CPU pool."""
+    gpus_per_node: int
+    mig_strategy: Literal["none", "single", "mixed"]
+    mig_layout: dict[str, int]
+    min_nodes: int
+    max_nodes: int
+    nodes_needed: IntBounds
+    fits: FitBounds
+    """Whether the pool holds every version at minimum / maximum replicas."""
+    resources: tuple[CapacityResource, ...]
+
+
+class CapacityPlan(ContractModel):
+    """What every version asks of its node pool at minimum and maximum replicas (components.gpu.capacity)."""
+
+    pools: tuple[PoolCapacity, ...]
+
+
 class Contract(ContractModel):
     schema_version: Literal[1]
     """Bumped only for a breaking change; readers refuse versions they do not know."""
     stack: str
     namespace: Name
     models: dict[Name, ModelContract]
-    capacity: None = None
-    """Reserved for the GPU capacity plan (components.gpu.capacity); null until that lands, then an
-    object — consumers must treat it as optional."""
+    capacity: CapacityPlan | None = None
+    """The stack's capacity plan per node pool; optional for readers."""
 
 
 def json_schema() -> dict[str, object]:

@@ -109,7 +109,7 @@ def test_version_image_comes_from_the_given_references_not_the_catalog() -> None
 
 
 def test_version_without_a_digest_is_refused() -> None:
-    with pytest.raises(ValidationError, match="versions.v1.image"):
+    with pytest.raises(ValidationError, match=r"versions\.v1\.image"):
         contract_of(catalog(), {"m": {"v1": "registry.example.com/m:1.0"}})
 
 
@@ -188,5 +188,28 @@ def test_weights_are_exported_per_version() -> None:
     assert {name: v.weight for name, v in versions.items()} == {"v1": 90, "v2": 10}
 
 
-def test_capacity_is_null_until_the_gpu_capacity_plan_exists() -> None:
-    assert contract_of(catalog()).capacity is None
+def test_capacity_plan_covers_every_node_pool_of_the_stack() -> None:
+    capacity = contract_of(catalog()).capacity
+    assert capacity is not None
+    assert [p.pool for p in capacity.pools] == ["gpu", "mig", "cpu"]
+
+
+def test_capacity_plan_counts_a_versions_gpus_at_min_and_max_replicas() -> None:
+    cat = catalog(
+        versions={
+            "v1": {
+                "image": IMAGE,
+                "weight": 100,
+                "nodePool": "gpu",
+                "resources": {"cpu": 4, "memory": "8Gi", "gpu": 2},
+                "replicas": {"min": 1, "max": 3},
+            }
+        }
+    )
+    capacity = contract_of(cat).capacity
+    assert capacity is not None
+    gpus = next(
+        r for p in capacity.pools if p.pool == "gpu" for r in p.resources if r.resource == "nvidia.com/gpu"
+    )
+    assert (gpus.demand.min, gpus.demand.max) == (2, 6)
+    assert [(c.model, c.version, c.per_replica) for c in gpus.versions] == [("m", "v1", 2)]
