@@ -10,6 +10,7 @@ from components.autoscaling.hpa import queue_autoscalers
 from components.autoscaling.monitoring import ModelObservability, ModelObservabilityArgs
 from components.catalog.model import ModelSpec
 from components.catalog.stack_config import StackConfig
+from components.traffic import SmokeGate, SmokeGateArgs, TrafficPolicy, TrafficPolicyArgs
 from components.workload.identity import model_service_account
 from components.workload.model_version import ModelVersion, ModelVersionArgs
 
@@ -54,5 +55,21 @@ class ServedModel(pulumi.ComponentResource):
         )
         self.observability = ModelObservability(
             name, ModelObservabilityArgs(args.model_name, args.model, args.stack), opts=child
+        )
+        # Traffic moves only once every version is ready and every smoke test passed (docs/traffic-and-releases.md).
+        self.smoke_gate = SmokeGate(
+            name,
+            SmokeGateArgs(
+                args.model_name,
+                args.model,
+                args.stack,
+                deployments={v: mv.deployment for v, mv in self.versions.items()},
+                images={v: mv.image for v, mv in self.versions.items()},
+            ),
+            opts=child,
+        )
+        gates = [*(mv.deployment for mv in self.versions.values()), *self.smoke_gate.jobs]
+        self.traffic = TrafficPolicy(
+            name, TrafficPolicyArgs(args.model_name, args.model, args.stack, gates=gates), opts=child
         )
         self.register_outputs({"versions": list(self.versions)})

@@ -13,6 +13,7 @@ from components.catalog.catalog import Catalog
 from components.catalog.stack_config import KubernetesTarget, StackConfig
 from components.gpu.node_pool import GpuNodePool, GpuNodePoolArgs, MigManagerConfig, MigManagerConfigArgs
 from components.served_model import ServedModel, ServedModelArgs
+from components.traffic import ISTIO_SECURITY, namespace_peer_authentication_manifest
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,14 @@ class ModelStack(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         namespace = k8s.core.v1.Namespace(args.stack.namespace, **namespace_manifest(args.stack), opts=child)
         in_namespace = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[namespace])
+        # Mutual TLS only, for every workload of the namespace; models then say who may call them.
+        self.peer_authentication = k8s.apiextensions.CustomResource(
+            "peer-authentication",
+            api_version=ISTIO_SECURITY,
+            kind="PeerAuthentication",
+            **namespace_peer_authentication_manifest(args.stack.namespace),
+            opts=in_namespace,
+        )
         # The pools GPU versions land on: Karpenter NodePools, and the MIG layouts the MIG manager applies.
         self.node_pools = {
             pool.name: GpuNodePool(f"pool-{pool.name}", GpuNodePoolArgs(pool), opts=child)

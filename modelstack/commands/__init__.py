@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import click
 
-from modelstack.commands import check, gate, gpus
+from modelstack.commands import check, gate, gpus, release
 
-COMMANDS: tuple[click.Command, ...] = (gate.command, gpus.command, check.command)
+COMMANDS: tuple[click.Command, ...] = (
+    gate.command,
+    gpus.command,
+    check.command,
+    *release.COMMANDS,  # promote, rollback, retire
+)
