@@ -10,11 +10,10 @@ import math
 import re
 from typing import Any
 
-from components.catalog.node_pool import MigStrategy
 from components.catalog.server import ServerPreset
 from components.catalog.version import VersionSpec
 from components.catalog.workload import EnvVar, ModelWeights, SecurityContext
-from components.gpu.mig import resource_name
+from components.gpu.scheduling import pod_scheduling, resource_amounts
 from components.naming import content_hash
 from components.workload.args import ModelVersionArgs
 from components.workload.availability import topology_spread_constraints
@@ -79,26 +78,11 @@ def probes(server: ServerPreset, version: VersionSpec) -> dict[str, Any]:
 # --- resources ------------------------------------------------------------------------------------
 
 
-def accelerator_resource(args: ModelVersionArgs) -> str:
-    """`nvidia.com/gpu`, or the MIG resource the pool's device-plugin strategy exposes."""
-    strategy = args.pool.mig_strategy if args.pool else MigStrategy.NONE
-    return resource_name(strategy, args.version.resources.mig_profile)
-
-
-def resource_amounts(args: ModelVersionArgs) -> dict[str, str]:
-    res = args.version.resources
-    amounts = {"cpu": res.cpu, "memory": res.memory}
-    if res.ephemeral_storage:
-        amounts["ephemeral-storage"] = res.ephemeral_storage
-    if res.gpu:
-        amounts[accelerator_resource(args)] = str(res.gpu)
-    return amounts
-
-
 def resources(args: ModelVersionArgs) -> dict[str, Any]:
     """Requests equal limits for every resource: Guaranteed QoS, last to be evicted, no CPU throttling
-    surprises from overcommitted neighbours."""
-    amounts = resource_amounts(args)
+    surprises from overcommitted neighbours. The accelerator is named as the pool's device plugin
+    exposes it (`nvidia.com/gpu`, or `nvidia.com/mig-<profile>` under the mixed MIG strategy)."""
+    amounts = resource_amounts(args.pool, args.version.resources)
     return {"requests": dict(amounts), "limits": dict(amounts)}
 
 
@@ -227,8 +211,9 @@ def container_spec(args: ModelVersionArgs, image: Any) -> dict[str, Any]:
 
 
 def scheduling_fields(args: ModelVersionArgs) -> dict[str, Any]:
-    """Where the pod may run. The GPU node pools' selectors and tolerations are merged in here."""
-    return {"topologySpreadConstraints": topology_spread_constraints(args)}
+    """Where the pod may run: the node pool's tolerations and affinity, derived by the GPU pools."""
+    placement = pod_scheduling(args.pool, args.version.resources)
+    return {**placement.pod_spec_fields(), "topologySpreadConstraints": topology_spread_constraints(args)}
 
 
 def pod_spec(args: ModelVersionArgs, image: Any) -> dict[str, Any]:

@@ -89,7 +89,7 @@ def test_a_relative_writable_path_is_refused(project: Project) -> None:
 
 
 def test_whole_gpus_on_a_mixed_mig_pool_are_a_located_error_not_a_traceback(project: Project) -> None:
-    """The mixed strategy has no resource name for a whole GPU; the workload could not name its request."""
+    """The mixed strategy has no resource name for a whole GPU (the GPU pools' rule reports it, located)."""
 
     def whole(catalog: dict[str, Any]) -> None:
         del version_of(catalog, "vision-detector", "v7")["resources"]["migProfile"]

@@ -7,10 +7,8 @@ from posixpath import normpath
 
 from components.catalog.errors import Finding
 from components.catalog.model import ModelSpec
-from components.catalog.node_pool import MigStrategy
 from components.catalog.rules.context import RuleContext
 from components.catalog.version import VersionSpec
-from components.gpu.mig import resource_name
 
 # Kept in step with components/workload (the catalog must not import the Pulumi components).
 CONFIG_MOUNT_PATH = "/etc/modelstack/config"
@@ -98,27 +96,9 @@ def weights_mount_is_free(ctx: RuleContext) -> Iterator[Finding]:
                 )
 
 
-def accelerators_have_a_resource(ctx: RuleContext) -> Iterator[Finding]:
-    """The device plugin's resource name must be derivable from the pool's MIG strategy and the profile."""
-    for name, version, spec in ctx.versions():
-        pool = ctx.stack.pool(spec.node_pool) if spec.node_pool else None
-        if not spec.resources.gpu or pool is None:
-            continue
-        try:
-            resource_name(pool.mig_strategy, spec.resources.mig_profile)
-        except ValueError:
-            yield Finding(
-                _version_path(name, version, "resources", "gpu"),
-                f"node pool {pool.name} shares its GPUs as MIG instances ({MigStrategy.MIXED.value} "
-                "strategy) — set resources.migProfile to one of its layout's profiles: "
-                + ", ".join(pool.mig_layout),
-            )
-
-
 WORKLOAD_RULES = (
     config_keys_are_distinct,
     env_names_are_unique,
     writable_paths_are_absolute,
     weights_mount_is_free,
-    accelerators_have_a_resource,
 )
