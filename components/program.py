@@ -68,7 +68,13 @@ def main(root: Path = PROJECT_ROOT) -> ModelStack:
         # RunError prints the message without a Python traceback; nothing has been registered yet.
         raise pulumi.RunError(f"invalid modelstack configuration:\n{exc}") from None
     model_stack = ModelStack(
-        "modelstack", ModelStackArgs(catalog=catalog, stack=stack, catalog_dir=str(root))
+        "modelstack",
+        ModelStackArgs(
+            catalog=catalog,
+            stack=stack,
+            catalog_dir=str(root),
+            registry_password=pulumi.Config(CONFIG_NAMESPACE).get_secret("registryPassword"),
+        ),
     )
     for key, value in stack_outputs(model_stack, catalog, stack).items():
         pulumi.export(key, value)

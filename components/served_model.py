@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pulumi
 
 from components.autoscaling.hpa import queue_autoscalers
 from components.autoscaling.monitoring import ModelObservability, ModelObservabilityArgs
+from components.catalog.build import BuildSpec
 from components.catalog.model import ModelSpec
 from components.catalog.stack_config import StackConfig
+from components.images.model_image import ModelImage, ModelImageArgs
 from components.traffic import SmokeGate, SmokeGateArgs, TrafficPolicy, TrafficPolicyArgs
 from components.workload.identity import model_service_account
 from components.workload.model_version import ModelVersion, ModelVersionArgs
@@ -21,6 +24,9 @@ class ServedModelArgs:
     model: ModelSpec
     stack: StackConfig
     catalog_dir: str
+    image_provider: pulumi.ProviderResource | None = None
+    """docker-build provider for `build:` versions (default providers are disabled)."""
+    registry_password: pulumi.Input[str] | None = None
 
 
 class ServedModel(pulumi.ComponentResource):
@@ -34,8 +40,7 @@ class ServedModel(pulumi.ComponentResource):
         version_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.service_account])
         self.versions = {}
         for version_name, version in args.model.versions.items():
-            # A built version is wired to its ModelImage's digest by the images component.
-            image: pulumi.Input[str] = version.image or ""
+            image: pulumi.Input[str] = version.image or self._build(name, version_name, version.build, args)
             self.versions[version_name] = ModelVersion(
                 f"{name}-{version_name}",
                 ModelVersionArgs(
@@ -73,3 +78,22 @@ class ServedModel(pulumi.ComponentResource):
             name, TrafficPolicyArgs(args.model_name, args.model, args.stack, gates=gates), opts=child
         )
         self.register_outputs({"versions": list(self.versions)})
+
+    def _build(
+        self, name: str, version_name: str, build: BuildSpec | None, args: ServedModelArgs
+    ) -> pulumi.Output[str]:
+        assert build is not None  # the schema requires image or build
+        image = ModelImage(
+            f"{name}-{version_name}",
+            ModelImageArgs(
+                model_name=args.model_name,
+                version_name=version_name,
+                build=build,
+                stack=args.stack,
+                catalog_dir=Path(args.catalog_dir),
+                registry_password=args.registry_password,
+            ),
+            provider=args.image_provider,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return image.image_ref

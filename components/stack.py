@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_docker_build as docker_build
 import pulumi_kubernetes as k8s
 
 from components.autoscaling.adapter import AdapterRules, AdapterRulesArgs
@@ -21,6 +22,7 @@ class ModelStackArgs:
     catalog: Catalog
     stack: StackConfig
     catalog_dir: str
+    registry_password: pulumi.Input[str] | None = None
 
 
 def kubernetes_provider(name: str, stack: StackConfig, parent: pulumi.Resource) -> k8s.Provider:
@@ -29,6 +31,14 @@ def kubernetes_provider(name: str, stack: StackConfig, parent: pulumi.Resource) 
     if stack.kubernetes.target is KubernetesTarget.RENDER:
         return k8s.Provider(name, render_yaml_to_directory=stack.kubernetes.render_dir, opts=opts)
     return k8s.Provider(name, context=stack.kubernetes.context, opts=opts)
+
+
+def image_builder(name: str, args: ModelStackArgs, parent: pulumi.Resource) -> docker_build.Provider | None:
+    """The docker-build provider, only when the stack builds images (the dev quick start needs no Docker)."""
+    builds = any(v.build for m in args.catalog.models.values() for v in m.versions.values())
+    if not (builds and args.stack.build_images):
+        return None
+    return docker_build.Provider(name, opts=pulumi.ResourceOptions(parent=parent))
 
 
 def namespace_manifest(stack: StackConfig) -> dict[str, Any]:
@@ -63,6 +73,7 @@ class ModelStack(pulumi.ComponentResource):
             **namespace_peer_authentication_manifest(args.stack.namespace),
             opts=in_namespace,
         )
+        image_provider = image_builder("docker-build", args, self)
         # The pools GPU versions land on: Karpenter NodePools, and the MIG layouts the MIG manager applies.
         self.node_pools = {
             pool.name: GpuNodePool(f"pool-{pool.name}", GpuNodePoolArgs(pool), opts=child)
@@ -75,7 +86,12 @@ class ModelStack(pulumi.ComponentResource):
             model_name: ServedModel(
                 model_name,
                 ServedModelArgs(
-                    model_name=model_name, model=model, stack=args.stack, catalog_dir=args.catalog_dir
+                    model_name=model_name,
+                    model=model,
+                    stack=args.stack,
+                    catalog_dir=args.catalog_dir,
+                    image_provider=image_provider,
+                    registry_password=args.registry_password,
                 ),
                 opts=in_namespace,
             )
