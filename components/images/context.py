@@ -19,7 +19,9 @@ FROM = re.compile(
 )
 ARG = re.compile(r"^\s*ARG\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 PINNED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[0-9][A-Za-z0-9.!+_-]*(\s*;.*)?$")
-SKIPPED_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache"}
+# `wheelhouse` is downloaded from the lock file (which is hashed), so it must not make renders differ
+# between a machine that fetched it and one that did not.
+SKIPPED_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", "wheelhouse"}
 
 
 @dataclass(frozen=True)

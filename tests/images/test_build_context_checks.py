@@ -105,3 +105,35 @@ def test_cache_key_changes_with_the_base_digest(tmp_path: Path) -> None:
     assert cache_key(BuildSpec(context="ctx", base=BASE), tmp_path) != cache_key(
         BuildSpec(context="ctx", base=other), tmp_path
     )
+
+
+def test_catalog_rule_locates_an_unpinned_base_at_the_versions_dockerfile(tmp_path: Path) -> None:
+    from components.catalog.errors import CatalogError
+    from components.catalog.loader import load_catalog, load_stack_config
+    from tests.foundation.catalog_project import CATALOG, line_of, make_project
+
+    write(tmp_path / "srv" / "Dockerfile", "FROM python:3.12\n")
+    write(tmp_path / "srv" / "requirements.txt", "numpy\n")
+    catalog = CATALOG.replace(
+        "        image: registry.example.com/embedder@sha256:",
+        f"        build: {{context: srv, base: '{BASE}'}}\n        x-image: registry.example.com/embedder@sha256:",
+    ).replace("        x-image: ", "        # was: ")
+    make_project(tmp_path, catalog)
+    try:
+        load_catalog(tmp_path / "models.yaml", load_stack_config(tmp_path, "test"))
+    except CatalogError as exc:
+        found = {p.path: (p.line, p.message) for p in exc.problems}
+    else:
+        raise AssertionError("an unpinned base must be refused")
+    line, message = found["models.embedder.versions.v1.build.dockerfile"]
+    assert line == line_of(catalog, "build: {context: srv")
+    assert message.startswith("srv/Dockerfile:1: FROM python:3.12 is not pinned by digest")
+    assert (
+        "srv/requirements.txt:1: 'numpy' is not pinned"
+        in found["models.embedder.versions.v1.build.lockFiles"][1]
+    )
+
+
+def test_the_example_server_context_passes_the_checks(project_root: Path) -> None:
+    build = BuildSpec(context="examples/model-server", base=BASE)
+    assert context_problems(build, project_root) == []

@@ -13,12 +13,13 @@ from components.catalog.rules.autoscaling import AUTOSCALING_RULES
 from components.catalog.rules.context import RuleContext
 from components.catalog.rules.core import CORE_RULES
 from components.catalog.rules.gpu import GPU_RULES
+from components.catalog.rules.images import IMAGE_RULES
 from components.catalog.rules.traffic import TRAFFIC_RULES
 from components.catalog.rules.workload import WORKLOAD_RULES
 
 Rule = Callable[[RuleContext], Iterable[Finding]]
 
-RULES: tuple[Rule, ...] = (*CORE_RULES, *AUTOSCALING_RULES, *WORKLOAD_RULES, *TRAFFIC_RULES, *GPU_RULES)
+RULES: tuple[Rule, ...] = (*CORE_RULES, *AUTOSCALING_RULES, *WORKLOAD_RULES, *TRAFFIC_RULES, *GPU_RULES, *IMAGE_RULES)
 
 
 def run_rules(ctx: RuleContext) -> list[Finding]:
