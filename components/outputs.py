@@ -13,6 +13,7 @@ import pulumi
 from components.catalog.catalog import Catalog
 from components.catalog.stack_config import StackConfig
 from components.contract.build import contract_output
+from components.gpu.capacity import capacity_plan
 from components.stack import ModelStack
 
 
@@ -25,4 +26,6 @@ def stack_outputs(model_stack: ModelStack, catalog: Catalog, stack: StackConfig)
     return {
         "contract": contract_output(catalog, stack, pulumi.get_stack(), images),
         "namespace": stack.namespace,
+        # Pools' supply against every version's demand at min/max replicas (docs/gpu.md).
+        "capacity": capacity_plan(catalog, stack),
     }

@@ -1,0 +1,81 @@
+"""`modelstack capacity` prints the stack's capacity plan as a table or JSON; an overflow at minimum
+replicas is a located error (exit 2)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from components.catalog.loader import load_catalog, load_stack_config
+from components.gpu.capacity import capacity_plan
+from modelstack.commands.capacity import command
+from modelstack.render import Render
+from tests.gpu_pools.project import CATALOG, STACK_NAME, line_of, make_project
+
+
+def run(root: Path, *args: str, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str, str]:
+    monkeypatch.chdir(root)
+    result = CliRunner().invoke(command, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_prod_plan_table_lists_each_pool_resource_with_supply_and_demand(
+    project_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(project_root, "--stack", "prod", monkeypatch=monkeypatch)
+
+    rows = {tuple(line.split()[:2]): line.split()[2:] for line in out.splitlines() if line.startswith("gpu-")}
+    assert code == 0
+    assert rows[("gpu-h100", "gpu")] == ["nvidia.com/gpu", "8×4=32", "3", "10", "9%", "31%", "1/2"]
+    assert rows[("gpu-h100-mig", "3g.40gb")] == [
+        "nvidia.com/mig-3g.40gb",
+        "8×2=16",
+        "1",
+        "2",
+        "6%",
+        "12%",
+        "1/1",
+    ]
+
+
+def test_json_plan_is_the_exported_capacity_plan(project_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = run(project_root, "--stack", "prod", "--json", monkeypatch=monkeypatch)
+    stack = load_stack_config(project_root, "prod")
+    catalog = load_catalog(project_root / stack.catalog, stack).catalog
+
+    assert code == 0
+    assert json.loads(out) == {"stack": "prod", **capacity_plan(catalog, stack)}
+
+
+def test_json_plan_counts_mig_instances_per_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = run(make_project(tmp_path), "--stack", STACK_NAME, "--json", monkeypatch=monkeypatch)
+
+    mixed = next(pool for pool in json.loads(out)["pools"] if pool["pool"] == "mixed")
+    assert code == 0
+    assert {r["unit"]: (r["supply"], r["demand"]) for r in mixed["resources"]} == {
+        "3g.20gb": (8, {"min": 1, "max": 1}),
+        "2g.10gb": (8, {"min": 0, "max": 0}),
+        "1g.5gb+me": (8, {"min": 1, "max": 1}),
+    }
+
+
+def test_a_plan_that_cannot_fit_minimum_replicas_exits_2_with_the_located_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = CATALOG.replace("{min: 2, max: 4}", "{min: 9, max: 9}")
+
+    code, _, err = run(make_project(tmp_path, catalog), "--stack", STACK_NAME, monkeypatch=monkeypatch)
+
+    assert code == 2
+    assert f"models.yaml:{line_of(catalog, 'nodePool: whole')}:" in err
+    assert "node pool 'whole' cannot fit every version at minimum replicas" in err
+
+
+def test_the_capacity_plan_is_a_stack_export(project_root: Path, prod_render: Render) -> None:
+    stack = load_stack_config(project_root, "prod")
+    catalog = load_catalog(project_root / stack.catalog, stack).catalog
+
+    assert prod_render.outputs["capacity"] == capacity_plan(catalog, stack)
