@@ -21,7 +21,7 @@ import yaml
 from components.catalog.errors import CatalogError
 from components.catalog.loader import CONFIG_NAMESPACE, stack_config_values
 from modelstack.immutability import LOCK_FILE, versions_lock
-from modelstack.mocks import Registered, install
+from modelstack.mocks import Registered, install, program_gc
 
 PROJECT = "modelstack"
 SECRET_PLACEHOLDER = "[secret]"
@@ -114,7 +114,7 @@ def run_program(root: Path, stack: str) -> Render:
 
     from components import program
 
-    with _environment(root, stack):
+    with _environment(root, stack), program_gc():
         mocks = install(PROJECT, stack)
         failure: list[BaseException] = []
         stacks: list[Any] = []

@@ -78,7 +78,10 @@ def load_catalog(path: Path | str, stack: StackConfig) -> LoadedCatalog:
                 models[name] = spec
             else:
                 orphans.update(_valid_versions(name, raw, source))
-    catalog, found = _validate(Catalog, data, source, ())
+    # Valid models go in as the instances just built, which pydantic accepts without validating them a
+    # second time (that second pass cost as much as the first); broken ones stay raw so they still fail.
+    checked = {**data, "models": {**raw_models, **models}} if isinstance(raw_models, dict) else data
+    catalog, found = _validate(Catalog, checked, source, ())
     known = {(p.line, p.column, p.message) for p in problems}
     problems += [p for p in found if (p.line, p.column, p.message) not in known]
     ctx = RuleContext(models=models, stack=stack, catalog_dir=path.parent, orphan_versions=orphans)
