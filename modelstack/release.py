@@ -17,8 +17,9 @@ import io
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -211,19 +212,32 @@ def _check_intended(edited: str, expected: Any) -> None:
 # --- validation and writing ------------------------------------------------------------------------------
 
 
+@contextmanager
+def candidate_file(catalog_path: Path, text: str) -> Iterator[Path]:
+    """`text` in a hidden file beside the catalog, so paths in it (build contexts) resolve the same way."""
+    fd, name = tempfile.mkstemp(prefix=f".{catalog_path.name}.", suffix=".candidate", dir=catalog_path.parent)
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
 def validate_text(text: str, catalog_path: Path, stacks: Iterable[StackConfig]) -> None:
     """Raise InvalidEditError unless `text` is a valid catalog for every stack (nothing is written)."""
     from components.catalog.loader import load_catalog
 
-    with tempfile.TemporaryDirectory(prefix="modelstack-release-") as tmp:
-        # Same file name, so messages read `models.yaml:LINE:COL`; relative paths resolve as for the original.
-        candidate = Path(tmp) / catalog_path.name
-        candidate.write_text(text, encoding="utf-8")
+    with candidate_file(catalog_path, text) as candidate:
         for stack in stacks:
             try:
                 load_catalog(candidate, stack)
             except CatalogError as error:
-                raise InvalidEditError(error) from None
+                # Positions refer to the edited text; name the catalog, not the temporary file.
+                shown = os.path.relpath(catalog_path)
+                problems = [replace(p, file=shown) for p in error.problems]
+                raise InvalidEditError(CatalogError(problems)) from None
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -43,7 +43,7 @@ def smoke_deadline_seconds(smoke: SmokeTest) -> int:
     """Worst case of the checker: every attempt of every request times out after every backoff."""
     backoffs = sum(min(smoke.backoff_seconds * 2.0**i, MAX_BACKOFF_SECONDS) for i in range(smoke.retries))
     per_request = (smoke.retries + 1) * smoke.timeout_seconds + backoffs
-    return int(math.ceil(len(smoke.requests) * per_request)) + STARTUP_ALLOWANCE_SECONDS
+    return math.ceil(len(smoke.requests) * per_request) + STARTUP_ALLOWANCE_SECONDS
 
 
 def _labels(model: str, version: str) -> dict[str, str]:

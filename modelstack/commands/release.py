@@ -24,6 +24,7 @@ from modelstack.diff import Plan, plan, read_render
 from modelstack.release import (
     Edit,
     ReleaseError,
+    candidate_file,
     plan_retire,
     plan_rollback,
     plan_weight,
@@ -63,12 +64,12 @@ def render_with_catalog(root: Path, stack: str, catalog: Path, work: Path) -> Pa
 
 
 def preview_edit(root: Path, stack: str, catalog: Path, edit: Edit) -> Plan:
-    """The plan from the catalog as it is to the catalog as `edit` leaves it (nothing is written)."""
-    with tempfile.TemporaryDirectory(prefix="modelstack-release-") as tmp:
+    """The plan from the catalog as it is to the catalog as `edit` leaves it (the catalog is not written)."""
+    with (
+        tempfile.TemporaryDirectory(prefix="modelstack-release-") as tmp,
+        candidate_file(catalog, edit.text) as edited,
+    ):
         work = Path(tmp)
-        edited = work / "edited" / catalog.name
-        edited.parent.mkdir()
-        edited.write_text(edit.text, encoding="utf-8")
         before = render_with_catalog(root, stack, catalog, work / "before")
         after = render_with_catalog(root, stack, edited, work / "after")
         return plan(read_render(before), read_render(after))

@@ -15,6 +15,7 @@ def catalog_copy(tmp_path: Path) -> Path:
     """`models.yaml` copied beside the stack files, so `set_weight` validates against dev and prod."""
     for name in ("models.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"):
         shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / "examples").symlink_to(ROOT / "examples")  # build contexts are relative to the catalog
     return tmp_path / "models.yaml"
 
 

@@ -101,6 +101,9 @@ def test_set_weight_writes_the_rebalanced_catalog(catalog_copy):
 def test_set_weight_writes_nothing_when_the_result_is_invalid(catalog_copy):
     broken = CATALOG.replace("nodePool: gpu-h100-mig", "nodePool: gpu-h100-mog")
     catalog_copy.write_text(broken)
-    with pytest.raises(InvalidEditError, match="gpu-h100-mog"):
+    with pytest.raises(InvalidEditError, match="gpu-h100-mog") as error:
         set_weight(catalog_copy, "llm-chat", "v2", 25)
     assert catalog_copy.read_text() == broken
+    # Located in the catalog by its own name; the temporary candidate beside it is gone.
+    assert all(p.file.endswith("models.yaml") for p in error.value.problems)
+    assert sorted(p.name for p in catalog_copy.parent.iterdir() if p.name.startswith(".")) == []

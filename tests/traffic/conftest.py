@@ -18,6 +18,13 @@ from components.catalog.stack_config import StackConfig
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
+def _link_build_contexts(directory: Path) -> None:
+    """Build contexts are relative to the catalog: a copied catalog needs them beside it."""
+    link = directory / "examples"
+    if not link.exists():
+        link.symlink_to(ROOT / "examples")
+
+
 def repo_catalog() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "models.yaml").read_text())
 
@@ -28,13 +35,16 @@ def dev_stack() -> StackConfig:
 
 
 @pytest.fixture
-def catalog_with(tmp_path: Path, dev_stack: StackConfig) -> Callable[[Callable[[dict[str, Any]], None]], Catalog]:
+def catalog_with(
+    tmp_path: Path, dev_stack: StackConfig
+) -> Callable[[Callable[[dict[str, Any]], None]], Catalog]:
     """`catalog_with(edit)`: the repository catalog after `edit(data)`, validated for the dev stack."""
 
     def build(edit: Callable[[dict[str, Any]], None]) -> Catalog:
         data = copy.deepcopy(repo_catalog())
         edit(data)
         path = tmp_path / "models.yaml"
+        _link_build_contexts(tmp_path)
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         return load_catalog(path, dev_stack).catalog
 

@@ -12,9 +12,7 @@ TRAFFIC_KINDS = {"VirtualService", "DestinationRule", "PeerAuthentication", "Aut
 
 
 def test_namespace_gets_one_strict_default_peer_authentication(dev_render):
-    defaults = [
-        m for m in dev_render.manifests if m.kind == "PeerAuthentication" and m.name == "default"
-    ]
+    defaults = [m for m in dev_render.manifests if m.kind == "PeerAuthentication" and m.name == "default"]
     assert len(defaults) == 1
     assert defaults[0].namespace == "ml-dev"
     assert defaults[0].body["spec"] == {"mtls": {"mode": "STRICT"}}
@@ -46,7 +44,12 @@ def test_gateway_is_allowed_only_for_exposed_models(dev_render):
     gateway = "cluster.local/ns/istio-ingress/sa/istio-ingressgateway"
     policies = objects_of_kind(dev_render, "AuthorizationPolicy")
     principals = {
-        name: [p for rule in body["spec"].get("rules", []) for s in rule.get("from", []) for p in s["source"].get("principals", [])]
+        name: [
+            p
+            for rule in body["spec"].get("rules", [])
+            for s in rule.get("from", [])
+            for p in s["source"].get("principals", [])
+        ]
         for name, body in policies.items()
     }
     assert gateway in principals["llm-chat"]
@@ -55,7 +58,10 @@ def test_gateway_is_allowed_only_for_exposed_models(dev_render):
 
 def test_smoke_runner_may_call_a_model_with_smoke_tests(dev_render):
     policy = objects_of_kind(dev_render, "AuthorizationPolicy")["vision-detector"]["spec"]
-    assert "cluster.local/ns/ml-dev/sa/vision-detector-smoke" in policy["rules"][0]["from"][0]["source"]["principals"]
+    assert (
+        "cluster.local/ns/ml-dev/sa/vision-detector-smoke"
+        in policy["rules"][0]["from"][0]["source"]["principals"]
+    )
 
 
 def test_model_without_callers_or_exposure_gets_a_policy_without_rules(catalog_with, dev_stack):

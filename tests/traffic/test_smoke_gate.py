@@ -61,17 +61,24 @@ def test_job_pod_meets_the_restricted_pod_security_standard(dev_render):
 
 
 def test_job_pods_are_not_selected_by_the_models_services(dev_render):
-    labels = _only(objects_of_kind(dev_render, "Job"), "vision-detector-v7-smoke")["spec"]["template"]["metadata"]["labels"]
+    labels = _only(objects_of_kind(dev_render, "Job"), "vision-detector-v7-smoke")["spec"]["template"][
+        "metadata"
+    ]["labels"]
     assert "app" not in labels and "version" not in labels
 
 
 def test_changed_golden_request_or_image_is_a_new_job(catalog_with):
     def changed(data):
-        data["models"]["vision-detector"]["versions"]["v7"]["smokeTest"]["requests"][0]["expect"] = {"outputs.0.data": [0.9]}
+        data["models"]["vision-detector"]["versions"]["v7"]["smokeTest"]["requests"][0]["expect"] = {
+            "outputs.0.data": [0.9]
+        }
 
     original = model_of(catalog_with(lambda data: None), "vision-detector")
     edited = model_of(catalog_with(changed), "vision-detector")
-    runs = [smoke_run("vision-detector", "v7", m, m.versions["v7"].smoke_test, "ml-dev") for m in (original, edited)]
+    runs = [
+        smoke_run("vision-detector", "v7", m, m.versions["v7"].smoke_test, "ml-dev")
+        for m in (original, edited)
+    ]
     image = original.versions["v7"].image
     runner = "python@sha256:" + "0" * 64
     assert runs[0].job_name(image, runner) != runs[1].job_name(image, runner)
@@ -93,7 +100,9 @@ def test_virtual_service_waits_for_smoke_jobs_and_deployments(monkeypatch, tmp_p
         opts = kwargs.get("opts")
         if kwargs.get("kind") == "VirtualService" and opts is not None:
             waits[resource_name] = [
-                f"{type(r).__name__}:{r._name}" for r in (opts.depends_on or []) if isinstance(r, pulumi.Resource)
+                f"{type(r).__name__}:{r._name}"
+                for r in (opts.depends_on or [])
+                if isinstance(r, pulumi.Resource)
             ]
         original(self, resource_name, *args, **kwargs)
 

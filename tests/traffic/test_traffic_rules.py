@@ -18,7 +18,10 @@ def test_two_models_cannot_expose_the_same_host(catalog_with):
         data["models"]["text-embedder"]["expose"] = {"host": "chat.models.example.com"}
 
     (message,) = _messages(catalog_with, clash)
-    assert "models.text-embedder.expose: host chat.models.example.com is already exposed by model llm-chat" in message
+    assert (
+        "models.text-embedder.expose: host chat.models.example.com is already exposed by model llm-chat"
+        in message
+    )
 
 
 def test_model_name_cannot_be_another_models_version_service(catalog_with):
@@ -26,7 +29,10 @@ def test_model_name_cannot_be_another_models_version_service(catalog_with):
         data["models"]["llm-chat-v1"] = data["models"]["text-embedder"]
 
     (message,) = _messages(catalog_with, clash)
-    assert "models.llm-chat-v1: model name 'llm-chat-v1' is also the name of the Service of llm-chat/v1" in message
+    assert (
+        "models.llm-chat-v1: model name 'llm-chat-v1' is also the name of the Service of llm-chat/v1"
+        in message
+    )
 
 
 def test_mirror_cannot_target_the_version_with_all_traffic(catalog_with):
