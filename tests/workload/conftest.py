@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -41,12 +42,12 @@ def version_of(catalog: Catalog, model: str, version: str) -> dict[str, Any]:
 class Project:
     """A copy of the repository's stack files and catalog in a temporary directory, to edit and render."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, examples: Path) -> None:
         self.root = root
         root.mkdir(parents=True)
         for name in PROJECT_FILES:
             (root / name).write_text((REPO / name).read_text())
-        (root / "examples").symlink_to(REPO / "examples", target_is_directory=True)
+        (root / "examples").symlink_to(examples, target_is_directory=True)
 
     @property
     def catalog_path(self) -> Path:
@@ -68,9 +69,17 @@ class Project:
         return run_program(self.root, stack)
 
 
+@pytest.fixture(scope="session")
+def examples_snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The build contexts, copied once: built versions' digests hash them, and the checkout may change."""
+    target = tmp_path_factory.mktemp("snapshot") / "examples"
+    shutil.copytree(REPO / "examples", target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
 @pytest.fixture
-def project(tmp_path: Path) -> Project:
-    return Project(tmp_path / "project")
+def project(tmp_path: Path, examples_snapshot: Path) -> Project:
+    return Project(tmp_path / "project", examples_snapshot)
 
 
 @pytest.fixture
