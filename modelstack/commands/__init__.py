@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from modelstack.commands import check, gate, gpus, release
+from modelstack.commands import capacity, check, gate, gpus, release
 
 COMMANDS: tuple[click.Command, ...] = (
     gate.command,
     gpus.command,
     check.command,
+    capacity.command,
     *release.COMMANDS,  # promote, rollback, retire
 )
