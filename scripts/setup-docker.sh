@@ -63,7 +63,10 @@ install_packages() {
   fi
   export DEBIAN_FRONTEND=noninteractive
   local rc=0
-  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >&2 || rc=$?
+  # Wait for the dpkg lock rather than fail: other setup scripts may be installing at the same time.
+  local wait_lock=(-o DPkg::Lock::Timeout=600)
+  { apt-get "${wait_lock[@]}" update -qq &&
+    apt-get "${wait_lock[@]}" install -y -qq --no-install-recommends "${missing[@]}"; } >&2 || rc=$?
   ((created_policy)) && rm -f "$policy"
   ((rc == 0)) || die "apt-get install ${missing[*]} failed (exit $rc)"
 }

@@ -1,0 +1,458 @@
+"""The example model server as a real image: built offline FROM the base digest, pushed to the local
+registry, run the way the platform runs it (non-root, read-only root filesystem, weights mounted
+read-only), and layered so that code changes reuse the dependency layer and lock changes do not.
+
+What the platform expects of the container (probe paths and ports, HPA and alert metrics, user,
+writable paths) comes from one place, the ``serving_contract`` fixture, so that it can be swapped for
+values read from the objects ``modelstack render`` produces.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVER_DIR = ROOT / "examples" / "model-server"
+FETCH_WHEELHOUSE = ROOT / "scripts" / "fetch-wheelhouse.sh"
+CONTEXT_FILES = ("Dockerfile", ".dockerignore", "requirements.txt", "server.py")
+IMAGE_REPOSITORY = "modelstack/model-server-e2e"
+READY_TIMEOUT_S = 30
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+# --- what the platform expects -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServingContract:
+    """What the platform expects of a Triton-preset server image. Today: the triton preset with the
+    catalog's ``metricsPort: 8000`` override and the restricted pod security the workload renders."""
+
+    http_port: int = 8000
+    metrics_port: int = 8000
+    liveness_path: str = "/v2/health/live"
+    readiness_path: str = "/v2/health/ready"
+    metrics_path: str = "/metrics"
+    hpa_metric: str = "nv_inference_pending_request_count"
+    alert_metrics: tuple[str, ...] = ("modelstack_nonfinite_outputs_total",)
+    scraped_metrics: tuple[str, ...] = (
+        "nv_inference_pending_request_count",
+        "nv_inference_queue_duration_us",
+        "nv_inference_request_success",
+        "nv_inference_request_failure",
+        "nv_inference_request_duration_us",
+        "nv_inference_compute_infer_duration_us",
+        "nv_inference_count",
+    )
+    run_as: str = "10001:10001"
+    writable_paths: tuple[str, ...] = ("/tmp",)
+    weights_mount: str = "/models"
+    env: dict[str, str] = field(default_factory=lambda: {"MODEL_NAME": "text-embedder"})
+
+    @property
+    def model_name(self) -> str:
+        return self.env.get("MODEL_NAME", "mlp")
+
+    @property
+    def expected_metrics(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((self.hpa_metric, *self.scraped_metrics, *self.alert_metrics)))
+
+
+@pytest.fixture(scope="module")
+def serving_contract() -> ServingContract:
+    return ServingContract()
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def docker(*args: str, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        ["docker", *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"docker {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+def http_get(url: str, timeout: float = 5) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def http_post_json(url: str, payload: object) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def layers(image: str) -> list[str]:
+    return list(json.loads(docker("image", "inspect", "--format", "{{json .RootFS.Layers}}", image).stdout))
+
+
+@dataclass(frozen=True)
+class Build:
+    image: str
+    output: str
+    layers: list[str]
+
+
+def build(context: Path, base: str, tag: str) -> Build:
+    # --network none: the build must need nothing but its context; --force-rm: no leftover containers.
+    result = docker(
+        "build",
+        "--force-rm",
+        "--network",
+        "none",
+        "--build-arg",
+        f"BASE={base}",
+        "-t",
+        tag,
+        str(context),
+        timeout=600,
+    )
+    output = result.stdout + result.stderr
+    return Build(tag, output, layers(tag))
+
+
+def copy_context(destination: Path) -> Path:
+    destination.mkdir(parents=True)
+    for name in CONTEXT_FILES:
+        shutil.copy2(SERVER_DIR / name, destination / name)
+    shutil.copytree(SERVER_DIR / "wheelhouse", destination / "wheelhouse")
+    return destination
+
+
+# --- image ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(docker_env) -> Path:
+    subprocess.run(["bash", str(FETCH_WHEELHOUSE)], stdin=subprocess.DEVNULL, check=True, timeout=600)
+    return SERVER_DIR / "wheelhouse"
+
+
+@pytest.fixture(scope="module")
+def build_context(wheelhouse, tmp_path_factory) -> Path:
+    """A copy of the build context, so tests can edit it without touching the checkout."""
+    return copy_context(tmp_path_factory.mktemp("context") / "model-server")
+
+
+@dataclass(frozen=True)
+class PushedImage:
+    tag: str
+    digest_ref: str
+    build: Build
+
+
+@pytest.fixture(scope="module")
+def pushed_image(build_context, base_image_digest, local_registry) -> PushedImage:
+    tag = f"{local_registry}/{IMAGE_REPOSITORY}:e2e"
+    built = build(build_context, base_image_digest, tag)
+    docker("push", tag)
+    digests = docker("image", "inspect", "--format", "{{json .RepoDigests}}", tag).stdout
+    repo = tag.rsplit(":", 1)[0]
+    digest_ref = next(d for d in json.loads(digests) if d.startswith(f"{repo}@"))
+    return PushedImage(tag, digest_ref, built)
+
+
+@pytest.fixture(scope="module")
+def weights_dir(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("weights")
+    subprocess.run(
+        [sys.executable, str(SERVER_DIR / "make_weights.py"), "--output", str(directory / "weights.npz")],
+        check=True,
+        capture_output=True,
+    )
+    # The container's non-root user reads the bind mount with the host's modes.
+    directory.chmod(0o755)
+    (directory / "weights.npz").chmod(0o644)
+    return directory
+
+
+# --- containers ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Container:
+    id: str
+    url: str
+    metrics_url: str
+
+    def exec(self, *command: str) -> subprocess.CompletedProcess[str]:
+        return docker("exec", self.id, *command, check=False)
+
+
+def run_container(image: str, contract: ServingContract, weights: Path, *extra: str) -> Container:
+    """Runs ``image`` as the platform would: contract user, read-only root, tmpfs for writable paths."""
+    args = ["run", "-d", "--user", contract.run_as, "--read-only"]
+    for path in contract.writable_paths:
+        args += ["--tmpfs", path]
+    for name, value in contract.env.items():
+        args += ["-e", f"{name}={value}"]
+    for port in {contract.http_port, contract.metrics_port}:
+        args += ["-p", f"127.0.0.1::{port}"]
+    args += ["-v", f"{weights}:{contract.weights_mount}:ro", *extra, image]
+    container_id = docker(*args).stdout.strip()
+
+    def address(port: int) -> str:
+        return "http://" + docker("port", container_id, f"{port}/tcp").stdout.splitlines()[0].strip()
+
+    return Container(container_id, address(contract.http_port), address(contract.metrics_port))
+
+
+def wait_until(container: Container, path: str, status: int = 200) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            last = http_get(container.url + path)
+            if last[0] == status:
+                return
+        except (urllib.error.URLError, ConnectionError) as exc:
+            last = exc
+        time.sleep(0.2)
+    logs = docker("logs", container.id, check=False)
+    raise AssertionError(f"{path} never answered {status} (last: {last}); logs:\n{logs.stdout}{logs.stderr}")
+
+
+@pytest.fixture
+def start_container(pushed_image, serving_contract, weights_dir) -> Iterator:
+    """start_container(weights=weights_dir, *docker_run_args) -> Container; removed afterwards."""
+    started: list[Container] = []
+
+    def start(weights: Path = weights_dir, *extra: str) -> Container:
+        container = run_container(pushed_image.digest_ref, serving_contract, weights, *extra)
+        started.append(container)
+        return container
+
+    yield start
+    for container in started:
+        docker("rm", "-f", container.id, check=False)
+
+
+@pytest.fixture(scope="module")
+def serving(pushed_image, serving_contract, weights_dir) -> Iterator[Container]:
+    """One ready container of the pushed image, shared by the read-only checks."""
+    container = run_container(pushed_image.digest_ref, serving_contract, weights_dir)
+    try:
+        wait_until(container, serving_contract.readiness_path)
+        yield container
+    finally:
+        docker("rm", "-f", container.id, check=False)
+
+
+# --- the pushed image ----------------------------------------------------------------------------------
+
+
+def test_pushed_image_is_addressed_by_the_digest_the_registry_serves(pushed_image, local_registry):
+    assert DIGEST.search(pushed_image.digest_ref), pushed_image.digest_ref
+    manifest = urllib.request.Request(
+        f"http://{local_registry}/v2/{IMAGE_REPOSITORY}/manifests/e2e",
+        method="HEAD",
+        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
+    )
+    with urllib.request.urlopen(manifest, timeout=5) as response:
+        served = response.headers["Docker-Content-Digest"]
+
+    assert pushed_image.digest_ref.endswith("@" + served)
+
+
+def test_image_declares_the_contract_user(pushed_image, serving_contract):
+    user = docker("image", "inspect", "--format", "{{.Config.User}}", pushed_image.digest_ref).stdout.strip()
+
+    assert user == serving_contract.run_as
+
+
+def test_build_refuses_a_base_that_is_not_a_digest(build_context, base_image_digest):
+    # The same base, by its (existing, pullable) tag: refused for being movable, not for being absent.
+    tags = docker("image", "inspect", "--format", "{{json .RepoTags}}", base_image_digest).stdout
+    tag_ref = json.loads(tags)[0]
+
+    result = docker(
+        "build",
+        "--force-rm",
+        "--network",
+        "none",
+        "--build-arg",
+        f"BASE={tag_ref}",
+        str(build_context),
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert "BASE must be a digest reference" in result.stdout + result.stderr
+
+
+# --- the running container -----------------------------------------------------------------------------
+
+
+def test_liveness_probe_answers_200(serving, serving_contract):
+    assert http_get(serving.url + serving_contract.liveness_path)[0] == 200
+
+
+def test_readiness_probe_answers_200_with_weights_mounted_read_only(serving, serving_contract):
+    assert http_get(serving.url + serving_contract.readiness_path)[0] == 200
+
+
+def test_metrics_endpoint_exposes_every_metric_the_platform_queries(serving, serving_contract):
+    status, text = http_get(serving.metrics_url + serving_contract.metrics_path)
+
+    assert status == 200
+    exposed = {
+        line.split("{", 1)[0].split(" ", 1)[0] for line in text.splitlines() if not line.startswith("#")
+    }
+    missing = [m for m in serving_contract.expected_metrics if m not in exposed]
+    assert not missing, f"missing {missing}; exposed {sorted(exposed)}"
+
+
+def test_hpa_metric_is_labelled_with_the_model_name(serving, serving_contract):
+    text = http_get(serving.metrics_url + serving_contract.metrics_path)[1]
+
+    assert f'{serving_contract.hpa_metric}{{model="{serving_contract.model_name}"}}' in text
+
+
+def test_inference_answers_one_output_row_per_input_row(serving, serving_contract):
+    payload = {"inputs": [{"name": "input", "shape": [2, 16], "datatype": "FP32", "data": [0.25] * 32}]}
+
+    status, body = http_post_json(f"{serving.url}/v2/models/{serving_contract.model_name}/infer", payload)
+
+    assert status == 200, body
+    assert body["outputs"][0]["shape"] == [2, 4]  # type: ignore[index]
+
+
+def test_process_runs_as_the_contract_user(serving, serving_contract):
+    ids = serving.exec("sh", "-c", 'echo "$(id -u):$(id -g)"')
+
+    assert ids.stdout.strip() == serving_contract.run_as
+
+
+def test_root_filesystem_is_read_only(serving):
+    result = serving.exec("sh", "-c", "touch /x")
+
+    assert result.returncode != 0
+    assert "Read-only file system" in result.stderr
+
+
+def test_weights_mount_is_read_only(serving, serving_contract):
+    result = serving.exec("sh", "-c", f"touch {serving_contract.weights_mount}/x")
+
+    assert result.returncode != 0
+
+
+def test_writable_paths_are_writable(serving, serving_contract):
+    for path in serving_contract.writable_paths:
+        assert serving.exec("sh", "-c", f"touch {path}/probe").returncode == 0, path
+
+
+def test_not_ready_while_the_weights_are_unreadable_to_the_container_user(
+    start_container, serving_contract, tmp_path
+):
+    unreadable = tmp_path / "weights"
+    unreadable.mkdir(mode=0o755)
+    (unreadable / "weights.npz").write_bytes(b"")
+    (unreadable / "weights.npz").chmod(0o000)
+
+    container = start_container(unreadable)
+
+    wait_until(container, serving_contract.liveness_path)
+    status, body = http_get(container.url + serving_contract.readiness_path)
+    assert status == 503
+    assert "Permission denied" in body
+
+
+def test_stops_promptly_with_exit_code_0_on_sigterm(start_container, serving_contract):
+    container = start_container()
+    wait_until(container, serving_contract.liveness_path)
+
+    started = time.monotonic()
+    docker("stop", "--time", "10", container.id)
+
+    assert time.monotonic() - started < 5  # well before docker's SIGKILL
+    assert docker("inspect", "--format", "{{.State.ExitCode}}", container.id).stdout.strip() == "0"
+
+
+# --- layer reuse ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Layers:
+    dependencies: str
+    code: str
+
+
+def split_layers(built: Build, base_image: str) -> Layers:
+    """The Dockerfile's final stage is base + one dependency layer + one code layer."""
+    base = layers(base_image)
+    assert built.layers[: len(base)] == base, "the image is not built FROM the base digest"
+    assert len(built.layers) == len(base) + 2, built.layers
+    return Layers(dependencies=built.layers[len(base)], code=built.layers[len(base) + 1])
+
+
+@pytest.fixture
+def variant(tmp_path, base_image_digest, local_registry) -> Iterator:
+    """variant(file, appended_text) -> Build of a context copy with one file edited; image removed after."""
+    tags: list[str] = []
+
+    def make(file: str, appended: str) -> Build:
+        context = copy_context(tmp_path / f"context-{len(tags)}")
+        with (context / file).open("a") as handle:
+            handle.write(appended)
+        tag = f"{local_registry}/{IMAGE_REPOSITORY}:variant-{uuid.uuid4().hex[:12]}"
+        tags.append(tag)
+        return build(context, base_image_digest, tag)
+
+    yield make
+    for tag in tags:
+        docker("rmi", "-f", tag, check=False)
+
+
+def test_code_change_reuses_the_dependency_layer(pushed_image, variant, base_image_digest):
+    before = split_layers(pushed_image.build, base_image_digest)
+
+    changed = variant("server.py", f"\n# e2e code change {uuid.uuid4()}\n")
+    after = split_layers(changed, base_image_digest)
+
+    assert after.dependencies == before.dependencies
+    assert after.code != before.code
+    assert "Successfully installed" not in changed.output  # pip did not run again
+
+
+def test_lock_file_change_rebuilds_the_dependency_layer(pushed_image, variant, base_image_digest):
+    before = split_layers(pushed_image.build, base_image_digest)
+
+    changed = variant("requirements.txt", f"# e2e lock change {uuid.uuid4()}\n")
+    after = split_layers(changed, base_image_digest)
+
+    assert after.dependencies != before.dependencies
+    assert "Successfully installed" in changed.output  # pip ran again
