@@ -1,0 +1,130 @@
+"""The two reference floors a render is compared with, each run as its own process by `bench/run.py`.
+
+    python bench/floors.py prepare PROJECT MANIFESTS.json  # render once, keep the objects and counts
+    python bench/floors.py flat MANIFESTS.json             # the flat SDK floor
+    python bench/floors.py serialize MANIFESTS.json OUT    # the serialization floor
+
+flat: the very objects of a render declared as plain pulumi-kubernetes resources in one loop, under the
+same mock runtime as `modelstack render`, with no components, no validation and no YAML writing. This is
+what the Pulumi SDK costs for these objects; a render cannot be cheaper than it.
+
+serialize: the same objects written one file each with the fastest YAML dumper (libyaml's CSafeDumper),
+with nothing else. This is what writing the render costs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+# API group -> pulumi_kubernetes module; other groups (Istio, Karpenter, prometheus-operator) are CRDs.
+BUILTIN_GROUPS = {
+    "": "core",
+    "apps": "apps",
+    "batch": "batch",
+    "policy": "policy",
+    "autoscaling": "autoscaling",
+    "networking.k8s.io": "networking",
+    "rbac.authorization.k8s.io": "rbac",
+    "scheduling.k8s.io": "scheduling",
+    "storage.k8s.io": "storage",
+}
+
+
+def _snake(key: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
+
+
+def _resource_class(api_version: str, kind: str) -> Any:
+    """The pulumi-kubernetes class of a built-in kind, or None for a custom resource."""
+    import pulumi_kubernetes as k8s
+
+    group, _, version = api_version.rpartition("/")
+    module_name = BUILTIN_GROUPS.get(group)
+    if module_name is None:
+        return None
+    module = getattr(getattr(k8s, module_name), version)
+    return getattr(module, kind)
+
+
+def declare_flat(manifests: list[dict[str, Any]]) -> None:
+    """Declare every manifest as one resource of the stack's provider, in one loop."""
+    import pulumi
+    import pulumi_kubernetes as k8s
+
+    provider = k8s.Provider("kubernetes", render_yaml_to_directory="rendered")
+    opts = pulumi.ResourceOptions(provider=provider)
+    classes: dict[tuple[str, str], Any] = {}
+    for manifest in manifests:
+        api_version, kind = manifest["apiVersion"], manifest["kind"]
+        fields = {_snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
+        name = f"{kind}-{manifest['metadata'].get('namespace', '')}-{manifest['metadata']['name']}"
+        key = (api_version, kind)
+        if key not in classes:
+            classes[key] = _resource_class(api_version, kind)
+        cls = classes[key]
+        if cls is None:
+            k8s.apiextensions.CustomResource(name, api_version=api_version, kind=kind, opts=opts, **fields)
+        else:
+            cls(name, opts=opts, **fields)
+
+
+def flat_floor(manifests: list[dict[str, Any]]) -> int:
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    from modelstack.mocks import install, program_gc
+
+    # The same runtime settings as `modelstack render` (garbage collection included), so that the ratio
+    # of the two measures the program, not a setting.
+    with program_gc():
+        mocks = install("modelstack", "bench")
+        _sync_await(run_pulumi_func(lambda: declare_flat(manifests)))
+    return len(mocks.registered)
+
+
+def serialization_floor(manifests: list[dict[str, Any]], out: Path) -> int:
+    for i, manifest in enumerate(manifests):
+        path = out / f"{i:06d}.yaml"
+        with path.open("w", encoding="utf-8") as stream:
+            yaml.dump(manifest, stream, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=120)
+    return len(manifests)
+
+
+def prepare(project: Path, manifests_path: Path) -> None:
+    """Render `project` once and keep what the floors declare: every object (apiVersion, kind, metadata,
+    spec, ...) as JSON. Prints the number of objects and of Pulumi resources (components included)."""
+    from modelstack.render import run_program
+
+    render = run_program(project, "bench")
+    bodies = [m.body for m in sorted(render.manifests, key=lambda m: m.key)]
+    manifests_path.write_text(json.dumps(bodies), encoding="utf-8")
+    print(json.dumps({"objects": len(bodies), "resources": len(render.resources)}))
+
+
+def main(argv: list[str]) -> None:
+    mode, *args = argv
+    if mode == "prepare":
+        prepare(Path(args[0]), Path(args[1]))
+        return
+    manifests_path, *rest = args
+    manifests = json.loads(Path(manifests_path).read_text(encoding="utf-8"))
+    if mode == "flat":
+        count = flat_floor(manifests)
+    elif mode == "serialize":
+        out = Path(rest[0])
+        out.mkdir(parents=True, exist_ok=True)
+        count = serialization_floor(manifests, out)
+    else:
+        sys.exit(f"unknown floor {mode!r}: use flat or serialize")
+    print(f"{mode}: {count}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
