@@ -39,7 +39,6 @@ def docker_env() -> DockerEnv:
         text=True,
         timeout=SETUP_TIMEOUT_S,
         check=False,
-        env=os.environ.copy(),
     )
     if result.returncode == EXIT_DOCKER_UNAVAILABLE:
         pytest.skip(f"Docker unavailable: {_skip_reason(result.stderr)}")

@@ -10,6 +10,7 @@ values read from the objects ``modelstack render`` produces.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_DIR = ROOT / "examples" / "model-server"
 FETCH_WHEELHOUSE = ROOT / "scripts" / "fetch-wheelhouse.sh"
+SETUP_DOCKER = ROOT / "scripts" / "setup-docker.sh"
 CONTEXT_FILES = ("Dockerfile", ".dockerignore", "requirements.txt", "server.py")
 IMAGE_REPOSITORY = "modelstack/model-server-e2e"
 READY_TIMEOUT_S = 30
@@ -187,7 +189,7 @@ def pushed_image(build_context, base_image_digest, local_registry) -> PushedImag
 
 
 @pytest.fixture(scope="module")
-def weights_dir(tmp_path_factory) -> Path:
+def weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("weights")
     subprocess.run(
         [sys.executable, str(SERVER_DIR / "make_weights.py"), "--output", str(directory / "weights.npz")],
@@ -247,7 +249,9 @@ def wait_until(container: Container, path: str, status: int = 200) -> None:
 
 
 @pytest.fixture
-def start_container(pushed_image, serving_contract, weights_dir) -> Iterator:
+def start_container(
+    pushed_image: PushedImage, serving_contract: ServingContract, weights_dir: Path
+) -> Iterator[Callable[..., Container]]:
     """start_container(weights=weights_dir, *docker_run_args) -> Container; removed afterwards."""
     started: list[Container] = []
 
@@ -420,9 +424,12 @@ def split_layers(built: Build, base_image: str) -> Layers:
 
 
 @pytest.fixture
-def variant(tmp_path, base_image_digest, local_registry) -> Iterator:
+def variant(
+    tmp_path: Path, base_image_digest: str, local_registry: str
+) -> Iterator[Callable[[str, str], Build]]:
     """variant(file, appended_text) -> Build of a context copy with one file edited; image removed after."""
     tags: list[str] = []
+    dangling_before = set(dangling_images())
 
     def make(file: str, appended: str) -> Build:
         context = copy_context(tmp_path / f"context-{len(tags)}")
@@ -435,6 +442,13 @@ def variant(tmp_path, base_image_digest, local_registry) -> Iterator:
     yield make
     for tag in tags:
         docker("rmi", "-f", tag, check=False)
+    # The untagged dependency stage of each variant would otherwise pile up run after run.
+    for image in set(dangling_images()) - dangling_before:
+        docker("rmi", image, check=False)
+
+
+def dangling_images() -> list[str]:
+    return docker("images", "--quiet", "--no-trunc", "--filter", "dangling=true").stdout.split()
 
 
 def test_code_change_reuses_the_dependency_layer(pushed_image, variant, base_image_digest):
@@ -456,3 +470,24 @@ def test_lock_file_change_rebuilds_the_dependency_layer(pushed_image, variant, b
 
     assert after.dependencies != before.dependencies
     assert "Successfully installed" in changed.output  # pip ran again
+
+
+# --- setup script ----------------------------------------------------------------------------------------
+
+
+def test_setup_exits_77_with_a_one_line_reason_where_docker_cannot_run(tmp_path):
+    # No engine to talk to, and (as root) no CAP_SYS_ADMIN to start one: an unprivileged container.
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root without setpriv (util-linux): cannot drop CAP_SYS_ADMIN")
+        prefix = ["setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin", "--"]
+    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent/docker.sock", "MODELSTACK_CACHE": str(tmp_path)}
+
+    result = subprocess.run(
+        [*prefix, "bash", str(SETUP_DOCKER)], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert result.returncode == 77, result.stderr
+    assert any(line.startswith("SKIP: ") for line in result.stderr.splitlines())
+    assert result.stdout == ""
