@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -29,7 +31,7 @@ def sample(metrics_text: str, name: str, model: str = "mlp") -> float:
 
 
 @pytest.fixture
-def url(start_server, weights_file) -> str:
+def url(start_server: Callable[..., str], weights_file: Path) -> str:
     return start_server(weights_path=weights_file)
 
 

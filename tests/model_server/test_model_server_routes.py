@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 INPUT_DIM = 16
@@ -9,7 +12,7 @@ OUTPUT_DIM = 4
 
 
 @pytest.fixture
-def url(start_server, weights_file) -> str:
+def url(start_server: Callable[..., str], weights_file: Path) -> str:
     return start_server(weights_path=weights_file)
 
 
