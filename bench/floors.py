@@ -79,11 +79,11 @@ def flat_floor(manifests: list[dict[str, Any]]) -> int:
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from modelstack.mocks import install, program_gc
+    from modelstack.mocks import install, lean_runtime
 
     # The same runtime settings as `modelstack render` (garbage collection included), so that the ratio
     # of the two measures the program, not a setting.
-    with program_gc():
+    with lean_runtime():
         mocks = install("modelstack", "bench")
         _sync_await(run_pulumi_func(lambda: declare_flat(manifests)))
     return len(mocks.registered)

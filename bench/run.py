@@ -37,7 +37,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.synthetic import (  # noqa: E402
+from bench.synthetic import (
     CANARY_WEIGHT,
     STABLE_WEIGHT,
     STACK,
@@ -225,7 +225,9 @@ def table(results: list[tuple[Workload, dict[str, Figure]]], fixed: Figure) -> s
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--sizes", default="10,100,1000", help="Catalog sizes N, comma-separated.")
     parser.add_argument("--repeat", type=int, default=3, help="Runs of each measurement (median).")
     parser.add_argument("--keep", type=Path, default=None, help="Keep the projects and renders here.")

@@ -88,3 +88,32 @@ def program_gc() -> Iterator[None]:
     finally:
         gc.set_threshold(*saved)
         gc.unfreeze()
+
+
+@contextmanager
+def no_source_positions() -> Iterator[None]:
+    """Skip the call stack the SDK records with every resource registration.
+
+    For each resource the SDK walks the whole Python stack (`traceback.extract_stack`: a stat() per
+    source file, a file URI per frame) to tell the engine where the resource was declared. The mock
+    monitor discards it, and components nest resources deep, so offline it is pure cost: about a tenth
+    of a render. Without that private hook (another SDK version) nothing is skipped.
+    """
+    from pulumi.runtime import resource
+    from pulumi.runtime.proto import source_pb2
+
+    original = getattr(resource, "_get_stack_trace", None)
+    if original is not None:
+        setattr(resource, "_get_stack_trace", source_pb2.StackTrace)  # noqa: B010
+    try:
+        yield
+    finally:
+        if original is not None:
+            setattr(resource, "_get_stack_trace", original)  # noqa: B010
+
+
+@contextmanager
+def lean_runtime() -> Iterator[None]:
+    """The runtime settings every offline run of a program uses (render and the benchmark's floor)."""
+    with program_gc(), no_source_positions():
+        yield

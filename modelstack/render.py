@@ -21,7 +21,7 @@ import yaml
 from components.catalog.errors import CatalogError
 from components.catalog.loader import CONFIG_NAMESPACE, stack_config_values
 from modelstack.immutability import LOCK_FILE, versions_lock
-from modelstack.mocks import Registered, install, program_gc
+from modelstack.mocks import Registered, install, lean_runtime
 
 PROJECT = "modelstack"
 SECRET_PLACEHOLDER = "[secret]"
@@ -114,7 +114,7 @@ def run_program(root: Path, stack: str) -> Render:
 
     from components import program
 
-    with _environment(root, stack), program_gc():
+    with _environment(root, stack), lean_runtime():
         mocks = install(PROJECT, stack)
         failure: list[BaseException] = []
         stacks: list[Any] = []
@@ -153,14 +153,22 @@ def write_render(render: Render, out: Path) -> list[Path]:
     staging = Path(tempfile.mkdtemp(prefix=".render-", dir=out.parent))
     written = []
     seen: set[str] = set()
+    # Plain os.path and one makedirs per directory: with thousands of objects, pathlib's parsing and a
+    # failing mkdir per file cost as much as the YAML itself.
+    directories: set[str] = set()
     for manifest in sorted(render.manifests, key=lambda m: m.key):
-        if manifest.key in seen:
-            raise ValueError(f"two resources render to the same object {manifest.key}")
-        seen.add(manifest.key)
-        path = staging / manifest.key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(dump_yaml(manifest.body), encoding="utf-8")
-        written.append(out / manifest.key)
+        key = manifest.key
+        if key in seen:
+            raise ValueError(f"two resources render to the same object {key}")
+        seen.add(key)
+        path = os.path.join(staging, key)
+        directory = os.path.dirname(path)
+        if directory not in directories:
+            os.makedirs(directory, exist_ok=True)
+            directories.add(directory)
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(dump_yaml(manifest.body))
+        written.append(out / key)
     (staging / "outputs.json").write_text(json.dumps(render.outputs, sort_keys=True, indent=2) + "\n")
     (staging / LOCK_FILE).write_text(json.dumps(render.lock, sort_keys=True, indent=2) + "\n")
     if out.exists():
