@@ -58,11 +58,12 @@ def render_git_base(root: Path, ref: str, stack: str, out: Path) -> Path:
 
 def preview(root: Path, stack: str, base_ref: str | None, base_dir: Path | None, work: Path) -> Plan:
     head_dir = work / "head"
-    render_stack(root, stack, head_dir)
+    head = render_stack(root, stack, head_dir)
     if base_dir is None and base_ref is not None:
         base_dir = render_git_base(root, base_ref, stack, work / "base")
     if base_dir is not None:
         # A released version never changes: refuse (exit 2) before printing any plan.
         check_versions_unchanged(read_lock(base_dir), read_lock(head_dir), catalog_source(root, stack))
     base = read_render(base_dir) if base_dir is not None else {}
-    return plan(base, read_render(head_dir))
+    # The head's objects are still in memory: reading back the files just written doubled the YAML cost.
+    return plan(base, {m.key: m.body for m in head.manifests})
