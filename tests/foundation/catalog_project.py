@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
+
+from components.catalog.errors import Severity
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,3 +70,17 @@ def line_of(text: str, needle: str, occurrence: int = 1) -> int:
     """1-based line of the n-th line containing `needle`."""
     hits = [i + 1 for i, line in enumerate(text.splitlines()) if needle in line]
     return hits[occurrence - 1]
+
+
+@dataclass(frozen=True)
+class RuleCase:
+    """One row of a table-driven rule test: an edit of a valid file and the problem it must produce."""
+
+    id: str
+    old: str
+    new: str
+    line_needle: str
+    path: str
+    message: str
+    severity: Severity = Severity.ERROR
+    occurrence: int = 1

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from components.catalog.errors import CatalogError, Problem
 from components.catalog.loader import load_catalog, load_stack_config
-from tests.foundation.catalog_project import CATALOG, DIGEST_1, line_of, make_project
+from tests.foundation.catalog_project import CATALOG, DIGEST_1, RuleCase, line_of, make_project
 
 
 def load(tmp: Path, catalog: str) -> list[Problem]:
@@ -22,19 +21,8 @@ def load(tmp: Path, catalog: str) -> list[Problem]:
     return []
 
 
-@dataclass(frozen=True)
-class Case:
-    id: str
-    old: str
-    new: str
-    line_needle: str
-    path: str
-    message: str
-    occurrence: int = 1
-
-
 CASES = [
-    Case(
+    RuleCase(
         "unknown key with did-you-mean",
         "        weight: 90\n",
         "        wieght: 90\n",
@@ -42,7 +30,7 @@ CASES = [
         "models.llm.versions.v1.wieght",
         "unknown key 'wieght' — did you mean 'weight'?",
     ),
-    Case(
+    RuleCase(
         "wrong type",
         "        weight: 90\n",
         "        weight: ninety\n",
@@ -50,7 +38,7 @@ CASES = [
         "models.llm.versions.v1.weight",
         "expected a whole number, got 'ninety'",
     ),
-    Case(
+    RuleCase(
         "model name not a DNS-1123 label",
         "  embedder:\n",
         "  Embedder_X:\n",
@@ -58,7 +46,7 @@ CASES = [
         "models.Embedder_X",
         "'Embedder_X' is not a DNS-1123 label",
     ),
-    Case(
+    RuleCase(
         "model name too long for derived names",
         "  embedder:\n",
         "  " + "e" * 31 + ":\n",
@@ -66,7 +54,7 @@ CASES = [
         "models." + "e" * 31,
         "is 31 characters; at most 30 fit in the names derived from it",
     ),
-    Case(
+    RuleCase(
         "duplicate model name",
         "  embedder:\n    server: tgi\n",
         "  llm:\n    server: tgi\n",
@@ -75,7 +63,7 @@ CASES = [
         "duplicate key 'llm' (first defined on line 3)",
         occurrence=2,
     ),
-    Case(
+    RuleCase(
         "duplicate version name",
         "      v2:\n",
         "      v1:\n",
@@ -84,7 +72,7 @@ CASES = [
         "duplicate key 'v1'",
         occurrence=2,
     ),
-    Case(
+    RuleCase(
         "tag without digest names :latest",
         f"llm@sha256:{DIGEST_1}",
         "llm:latest",
@@ -92,7 +80,7 @@ CASES = [
         "models.llm.versions.v1.image",
         "uses tag 'latest' but no digest (':latest' moves with every push",
     ),
-    Case(
+    RuleCase(
         "malformed digest",
         f"llm@sha256:{DIGEST_1}",
         "llm@sha256:abc",
@@ -100,7 +88,7 @@ CASES = [
         "models.llm.versions.v1.image",
         "malformed digest 'sha256:abc'",
     ),
-    Case(
+    RuleCase(
         "weight above 100",
         "        weight: 90\n",
         "        weight: 190\n",
@@ -108,7 +96,7 @@ CASES = [
         "models.llm.versions.v1.weight",
         "190 is out of range: input should be less than or equal to 100",
     ),
-    Case(
+    RuleCase(
         "weights not summing to 100",
         "        weight: 10\n",
         "        weight: 20\n",
@@ -116,7 +104,7 @@ CASES = [
         "models.llm.versions",
         "traffic weights sum to 110, not 100 (v1=90, v2=20) — adjust them",
     ),
-    Case(
+    RuleCase(
         "unknown node pool",
         "        nodePool: cpu-a\n",
         "        nodePool: cpu-b\n",
@@ -124,7 +112,7 @@ CASES = [
         "models.embedder.versions.v1.nodePool",
         "node pool 'cpu-b' is not defined in the stack configuration — did you mean 'cpu-a'?",
     ),
-    Case(
+    RuleCase(
         "GPU request without a node pool",
         "        nodePool: cpu-a\n",
         "",
@@ -132,7 +120,7 @@ CASES = [
         "models.embedder.versions.v1.resources.gpu",
         "a GPU request needs a GPU node pool",
     ),
-    Case(
+    RuleCase(
         "env refers to a missing config key",
         "fromConfig: batch}",
         "fromConfig: bacth}",
@@ -140,7 +128,7 @@ CASES = [
         "models.llm.versions.v1.env[0].fromConfig",
         "config key 'bacth', which this version's config does not define — did you mean 'batch'?",
     ),
-    Case(
+    RuleCase(
         "fp16 without a smoke test",
         "        nodePool: cpu-a\n",
         "        nodePool: cpu-a\n        precision: fp16\n",
@@ -148,7 +136,7 @@ CASES = [
         "models.embedder.versions.v1.precision",
         "fp16 versions must declare a smokeTest",
     ),
-    Case(
+    RuleCase(
         "unknown server with did-you-mean",
         "    server: tgi\n",
         "    server: tgl\n",
@@ -160,7 +148,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_rule_reports_location_and_message(tmp_path: Path, case: Case) -> None:
+def test_rule_reports_location_and_message(tmp_path: Path, case: RuleCase) -> None:
     catalog = CATALOG.replace(case.old, case.new, 1)
     if case.id == "GPU request without a node pool":
         catalog = catalog.replace('{cpu: "2", memory: 4Gi}', '{cpu: "2", memory: 4Gi, gpu: 1}')

@@ -3,13 +3,13 @@ reported at its line of `Pulumi.<stack>.yaml`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from components.catalog.errors import CatalogError, Problem
 from components.catalog.loader import load_stack_config
+from tests.foundation.catalog_project import RuleCase
 from tests.gpu_pools.project import STACK, STACK_NAME, line_of, make_project
 
 
@@ -22,18 +22,8 @@ def stack_problems(tmp: Path, stack: str) -> list[Problem]:
     return []
 
 
-@dataclass(frozen=True)
-class Case:
-    id: str
-    old: str
-    new: str
-    line_needle: str
-    path: str
-    message: str
-
-
 CASES = [
-    Case(
+    RuleCase(
         "unknown GPU key, with did-you-mean",
         "gpu: H100-80GB",
         "gpu: H100-80G",
@@ -43,7 +33,7 @@ CASES = [
         "A100-40GB, A100-80GB, H100-80GB, H100-94GB, H100-96GB, H200-141GB, GH200-144GB, B200-180GB, GB200, "
         "L4, L40S, T4)",
     ),
-    Case(
+    RuleCase(
         "MIG strategy on a GPU without MIG",
         "gpu: A100-40GB",
         "gpu: L4",
@@ -51,7 +41,7 @@ CASES = [
         "modelstack:nodePools[1].migStrategy",
         "L4 does not support MIG — use migStrategy none (whole GPUs, nvidia.com/gpu) or a MIG-capable GPU",
     ),
-    Case(
+    RuleCase(
         "layout that does not fit the GPU's memory slices",
         "migLayout: {3g.20gb: 1, 2g.10gb: 1, 1g.5gb+me: 1}",
         "migLayout: {3g.20gb: 2, 1g.5gb: 1}",
@@ -60,7 +50,7 @@ CASES = [
         "node pool 'mixed': migLayout does not fit one A100-40GB: 2× 3g.20gb + 1× 1g.5gb needs 9 memory "
         "slices; A100-40GB has 8",
     ),
-    Case(
+    RuleCase(
         "more instances of a profile than one GPU allows",
         "migLayout: {3g.20gb: 1, 2g.10gb: 1, 1g.5gb+me: 1}",
         "migLayout: {3g.20gb: 3}",
@@ -69,7 +59,7 @@ CASES = [
         "node pool 'mixed': migLayout does not fit one A100-40GB: 3× 3g.20gb is more than A100-40GB allows "
         "(2 per GPU)",
     ),
-    Case(
+    RuleCase(
         "profile the GPU does not have",
         "migLayout: {3g.20gb: 1, 2g.10gb: 1, 1g.5gb+me: 1}",
         "migLayout: {3g.40gb: 1}",
@@ -79,7 +69,7 @@ CASES = [
         "did you mean '7g.40gb' or '3g.20gb' or '4g.20gb'? (profiles: 1g.5gb, 1g.5gb+me, 1g.10gb, 2g.10gb, 3g.20gb, "
         "4g.20gb, 7g.40gb)",
     ),
-    Case(
+    RuleCase(
         "single strategy with more than one profile",
         "migLayout: {1g.10gb: 7}",
         "migLayout: {1g.10gb: 5, 2g.20gb: 1}",
@@ -88,7 +78,7 @@ CASES = [
         "node pool 'single': 5× 1g.10gb + 1× 2g.20gb: the single MIG strategy needs one uniform profile per "
         "node; the layout mixes 1g.10gb, 2g.20gb (use the mixed strategy)",
     ),
-    Case(
+    RuleCase(
         "MIG strategy with no instance at all",
         "migLayout: {1g.10gb: 7}",
         "migLayout: {1g.10gb: 0}",
@@ -101,7 +91,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_pool_problem_is_reported_at_its_line(tmp_path: Path, case: Case) -> None:
+def test_pool_problem_is_reported_at_its_line(tmp_path: Path, case: RuleCase) -> None:
     assert STACK.count(case.old) == 1
     stack = STACK.replace(case.old, case.new)
 

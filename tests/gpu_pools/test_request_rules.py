@@ -3,13 +3,13 @@ problem is reported at the exact line of `models.yaml` with a message that says 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from components.catalog.errors import CatalogError, Problem, Severity
 from components.catalog.loader import load_catalog, load_stack_config
+from tests.foundation.catalog_project import RuleCase
 from tests.gpu_pools.project import CATALOG, STACK_NAME, line_of, make_project
 
 
@@ -24,21 +24,8 @@ def catalog_problems(tmp: Path, catalog: str) -> list[Problem]:
     return list(loaded.warnings)
 
 
-@dataclass(frozen=True)
-class Case:
-    id: str
-    old: str
-    new: str
-    line_needle: str
-    path: str
-    message: str
-    severity: Severity = Severity.ERROR
-    occurrence: int = 1
-    """Which line holding `line_needle` the problem is on."""
-
-
 CASES = [
-    Case(
+    RuleCase(
         "GPU request on a CPU pool",
         '{cpu: "1", memory: 2Gi}',
         '{cpu: "1", memory: 2Gi, gpu: 1}',
@@ -47,7 +34,7 @@ CASES = [
         "node pool 'cpu' is a CPU pool (no gpu); a GPU request needs a GPU node pool — change nodePool or "
         "drop resources.gpu",
     ),
-    Case(
+    RuleCase(
         "MIG profile on a whole-GPU pool",
         '{cpu: "8", memory: 64Gi, gpu: 2}',
         '{cpu: "8", memory: 64Gi, gpu: 2, migProfile: 3g.40gb}',
@@ -56,7 +43,7 @@ CASES = [
         "node pool 'whole' runs whole H100-80GB GPUs (migStrategy none); MIG profile 3g.40gb needs a MIG "
         "pool — drop migProfile or change nodePool",
     ),
-    Case(
+    RuleCase(
         "profile the pool's GPU does not have (an H100 profile on an A100-40GB)",
         "migProfile: 3g.20gb",
         "migProfile: 3g.40gb",
@@ -65,7 +52,7 @@ CASES = [
         "A100-40GB (node pool 'mixed') has no MIG profile '3g.40gb'; did you mean '7g.40gb' or '3g.20gb' or "
         "'4g.20gb'? (profiles: 1g.5gb, 1g.5gb+me, 1g.10gb, 2g.10gb, 3g.20gb, 4g.20gb, 7g.40gb)",
     ),
-    Case(
+    RuleCase(
         "profile the pool's layout does not offer",
         "migProfile: 3g.20gb",
         "migProfile: 7g.40gb",
@@ -74,7 +61,7 @@ CASES = [
         "node pool 'mixed' does not offer 7g.40gb: its migLayout is 1× 3g.20gb, 1× 2g.10gb, 1× 1g.5gb+me — "
         "request one of 3g.20gb, 2g.10gb, 1g.5gb+me or add 7g.40gb to the layout",
     ),
-    Case(
+    RuleCase(
         "whole-GPU request on a MIG pool",
         "gpu: 1, migProfile: 1g.10gb}",
         "gpu: 1}",
@@ -83,7 +70,7 @@ CASES = [
         "node pool 'single' splits its A100-80GB GPUs into MIG instances (single strategy); request one with "
         "resources.migProfile (offered: 1g.10gb) or use a whole-GPU pool",
     ),
-    Case(
+    RuleCase(
         "more GPUs per replica than one node has",
         '{cpu: "8", memory: 64Gi, gpu: 2}',
         '{cpu: "8", memory: 64Gi, gpu: 9}',
@@ -92,7 +79,7 @@ CASES = [
         "gpu: 9 is more than one node of pool 'whole' offers (8 whole H100-80GB GPU(s) per node); a replica "
         "cannot span nodes",
     ),
-    Case(
+    RuleCase(
         "more CPU per replica than one node has",
         '{cpu: "8", memory: 64Gi, gpu: 2}',
         '{cpu: "200", memory: 64Gi, gpu: 2}',
@@ -100,7 +87,7 @@ CASES = [
         "models.llm.versions.v1.resources.cpu",
         "cpu 200 is more than one node of pool 'whole' offers (cpuPerNode 190)",
     ),
-    Case(
+    RuleCase(
         "minimum replicas overflow the pool at maxNodes",
         "{min: 2, max: 4}",
         "{min: 9, max: 9}",
@@ -109,7 +96,7 @@ CASES = [
         "node pool 'whole' cannot fit every version at minimum replicas: gpu: 18 asked, 16 supplied "
         "(8 per node × 2), 3 nodes needed — maxNodes is 2; raise maxNodes or lower replicas.min",
     ),
-    Case(
+    RuleCase(
         "maximum replicas overflow the pool at maxNodes (a warning)",
         "{min: 2, max: 4}",
         "{min: 2, max: 9}",
@@ -119,7 +106,7 @@ CASES = [
         "(8 per node × 2), 3 nodes needed — maxNodes is 2; raise maxNodes or lower replicas.max",
         Severity.WARNING,
     ),
-    Case(
+    RuleCase(
         "the overflow is located at the version that overflows, not the pool's first version",
         "gpu: 1, migProfile: 1g.5gb+me}\n        replicas: 1",
         "gpu: 1, migProfile: 1g.5gb+me}\n        replicas: 9",
@@ -133,7 +120,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_request_problem_is_reported_at_its_line(tmp_path: Path, case: Case) -> None:
+def test_request_problem_is_reported_at_its_line(tmp_path: Path, case: RuleCase) -> None:
     assert CATALOG.count(case.old) == 1
     catalog = CATALOG.replace(case.old, case.new)
 
