@@ -21,22 +21,43 @@ def test_every_autoscaled_prod_version_has_an_hpa_named_after_it(prod_render: Re
         if is_autoscaled(model, spec)
     }
 
-    assert set(hpas) == autoscaled == {"llm-chat-v1", "llm-chat-v2", "vision-detector-v7"}
+    assert set(hpas) == autoscaled == {"llm-chat-v1", "llm-chat-v2", "vision-detector-v7", "text-embedder-v1"}
     for name, hpa in hpas.items():
         assert hpa["apiVersion"] == "autoscaling/v2"
         assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
 
 
-def test_a_fixed_size_version_gets_no_hpa(prod_render: Render) -> None:
-    assert "text-embedder-v1" not in of_kind(prod_render, "HorizontalPodAutoscaler")
+# Every version of the repository's catalog is autoscaled, so fixed sizes are shown on a small catalog:
+# a model without autoscaling, and a version of an autoscaled model whose min equals its max.
+FIXED = f"""
+plain:
+  server: triton
+  versions:
+    v1: {{image: "{IMAGE}", weight: 100, resources: {{cpu: "1", memory: 1Gi}}, replicas: 2}}
+pinned:
+  server: triton
+  autoscaling: {{target: 4}}
+  versions:
+    v1: {{image: "{IMAGE}", weight: 100, resources: {{cpu: "1", memory: 1Gi}}, replicas: {{min: 3, max: 3}}}}
+"""
+
+
+def test_a_fixed_size_version_gets_no_hpa(render_catalog) -> None:
+    render = render_catalog(FIXED)
+
+    assert of_kind(render, "HorizontalPodAutoscaler") == {}
+    deployments = of_kind(render, "Deployment")
+    assert deployments["plain-v1"]["spec"]["replicas"] == 2
+    assert deployments["pinned-v1"]["spec"]["replicas"] == 3
 
 
 def test_hpa_managed_deployments_leave_replicas_to_the_hpa(prod_render: Render) -> None:
     deployments = of_kind(prod_render, "Deployment")
 
-    for name in of_kind(prod_render, "HorizontalPodAutoscaler"):
+    hpas = of_kind(prod_render, "HorizontalPodAutoscaler")
+    assert hpas
+    for name in hpas:
         assert "replicas" not in deployments[name]["spec"], name
-    assert deployments["text-embedder-v1"]["spec"]["replicas"] == 2
 
 
 def test_canary_scales_on_the_vllm_queue_served_without_a_colon(prod_render: Render) -> None:

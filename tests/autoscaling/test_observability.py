@@ -69,8 +69,25 @@ def test_autoscaled_model_has_latency_error_queue_and_max_replica_alerts(prod_re
     ]
 
 
-def test_fixed_size_model_without_autoscaling_only_has_traffic_alerts(prod_render: Render) -> None:
-    assert list(alerts(prod_render, "text-embedder")) == ["ModelP99LatencyHigh", "ModelErrorRateHigh"]
+def test_fixed_size_model_without_autoscaling_only_has_traffic_alerts(render_catalog) -> None:
+    fixed = f"""
+    plain:
+      server: triton
+      versions:
+        v1: {{image: "{IMAGE}", weight: 100, resources: {{cpu: "1", memory: 1Gi}}, replicas: 2}}
+    """
+
+    assert list(alerts(render_catalog(fixed), "plain")) == ["ModelP99LatencyHigh", "ModelErrorRateHigh"]
+
+
+def test_autoscaled_model_whose_server_counts_nonfinite_outputs_has_every_alert(prod_render: Render) -> None:
+    assert list(alerts(prod_render, "text-embedder")) == [
+        "ModelP99LatencyHigh",
+        "ModelErrorRateHigh",
+        "ModelQueueSaturated",
+        "ModelAutoscalerAtMax",
+        "ModelNonFiniteOutputs",
+    ]
 
 
 def test_every_alert_has_severity_for_and_annotations(prod_render: Render) -> None:

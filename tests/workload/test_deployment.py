@@ -112,8 +112,11 @@ def test_cpu_versions_request_no_accelerator(prod_render: Render) -> None:
     assert set(limits) == {"cpu", "memory"}
 
 
-def test_replicas_are_left_to_the_autoscaler_when_one_owns_them(prod_render: Render) -> None:
-    found = deployments(prod_render)
+def test_replicas_are_left_to_the_autoscaler_when_one_owns_them(render_edited: Any) -> None:
+    def fixed_count(catalog: dict[str, Any]) -> None:
+        version_of(catalog, "text-embedder", "v1")["replicas"] = 2
+
+    found = deployments(render_edited(fixed_count))
     assert "replicas" not in found["llm-chat-v1"]["spec"]  # autoscaling set, min 2 < max 6
     assert found["text-embedder-v1"]["spec"]["replicas"] == 2  # fixed count
 

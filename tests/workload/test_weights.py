@@ -62,7 +62,10 @@ def test_fs_group_makes_the_weights_readable_by_the_non_root_server(prod_render:
     assert context["fsGroupChangePolicy"] == "OnRootMismatch"
 
 
-def test_a_version_without_weights_has_no_weights_volume(prod_render: Render) -> None:
-    deployment = of_kind(prod_render, "Deployment")["text-embedder-v1"]
+def test_a_version_without_weights_has_no_weights_volume(render_edited: Any) -> None:
+    def without_weights(catalog: dict[str, Any]) -> None:
+        del version_of(catalog, "text-embedder", "v1")["modelWeights"]
+
+    deployment = of_kind(render_edited(without_weights), "Deployment")["text-embedder-v1"]
     assert all(v["name"] != "model-weights" for v in pod_spec(deployment)["volumes"])
     assert "MODEL_WEIGHTS_PATH" not in {e["name"] for e in server_container(deployment)["env"]}
