@@ -2,9 +2,13 @@
 registry, run the way the platform runs it (non-root, read-only root filesystem, weights mounted
 read-only), and layered so that code changes reuse the dependency layer and lock changes do not.
 
-What the platform expects of the container (probe paths and ports, HPA and alert metrics, user,
-writable paths) comes from one place, the ``serving_contract`` fixture, so that it can be swapped for
-values read from the objects ``modelstack render`` produces.
+What the platform expects of the container is read from the objects ``modelstack render`` produces for
+its catalog entry (``text-embedder``): the ``serving_contract`` fixture renders a copy of the project,
+with the entry built FROM the local base digest and the stack's registry pointed at the local one, and
+derives (``rendered_contract``) the probe paths and ports, the PodMonitor's metrics endpoint, the HPA's
+metric, the metrics the alert rules query from the server, the user, read-only root, writable paths,
+weights mount, environment and image repository. The image is pushed to that repository and run by its
+pushed digest.
 """
 
 from __future__ import annotations
@@ -20,10 +24,13 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
+
+from tests.integration.rendered_contract import HttpEndpoint, RenderedContract, derive_contract, load_render
 
 pytestmark = pytest.mark.integration
 
@@ -31,53 +38,77 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVER_DIR = ROOT / "examples" / "model-server"
 FETCH_WHEELHOUSE = ROOT / "scripts" / "fetch-wheelhouse.sh"
 SETUP_DOCKER = ROOT / "scripts" / "setup-docker.sh"
+MODELSTACK = Path(sys.executable).with_name("modelstack")
 CONTEXT_FILES = ("Dockerfile", ".dockerignore", "requirements.txt", "server.py")
-IMAGE_REPOSITORY = "modelstack/model-server-e2e"
+PROJECT_FILES = ("Pulumi.yaml", "Pulumi.dev.yaml", "models.yaml")
+MODEL = "text-embedder"
+DEPLOYMENT = "text-embedder-v1"
 READY_TIMEOUT_S = 30
+RENDER_TIMEOUT_S = 300
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
-# --- what the platform expects -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ServingContract:
-    """What the platform expects of a Triton-preset server image. Today: the triton preset with the
-    catalog's ``metricsPort: 8000`` override and the restricted pod security the workload renders."""
-
-    http_port: int = 8000
-    metrics_port: int = 8000
-    liveness_path: str = "/v2/health/live"
-    readiness_path: str = "/v2/health/ready"
-    metrics_path: str = "/metrics"
-    hpa_metric: str = "nv_inference_pending_request_count"
-    alert_metrics: tuple[str, ...] = ("modelstack_nonfinite_outputs_total",)
-    scraped_metrics: tuple[str, ...] = (
-        "nv_inference_pending_request_count",
-        "nv_inference_queue_duration_us",
-        "nv_inference_request_success",
-        "nv_inference_request_failure",
-        "nv_inference_request_duration_us",
-        "nv_inference_compute_infer_duration_us",
-        "nv_inference_count",
-    )
-    run_as: str = "10001:10001"
-    writable_paths: tuple[str, ...] = ("/tmp",)
-    weights_mount: str = "/models"
-    env: dict[str, str] = field(default_factory=lambda: {"MODEL_NAME": "text-embedder"})
-
-    @property
-    def model_name(self) -> str:
-        return self.env.get("MODEL_NAME", "mlp")
-
-    @property
-    def expected_metrics(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys((self.hpa_metric, *self.scraped_metrics, *self.alert_metrics)))
+# --- what the platform expects: the render of the catalog entry ------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def serving_contract() -> ServingContract:
-    return ServingContract()
+def rendered_project(
+    wheelhouse: Path, base_image_digest: str, local_registry: str, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A copy of the project and of its build contexts, where the model is built FROM the local base
+    digest (the committed one is illustrative) and the dev stack's registry is the local one."""
+    project = tmp_path_factory.mktemp("project")
+    for name in PROJECT_FILES:
+        shutil.copy2(ROOT / name, project / name)
+    catalog = yaml.safe_load((project / "models.yaml").read_text())
+    builds = [v["build"] for m in catalog["models"].values() for v in m["versions"].values() if "build" in v]
+    for build_spec in builds:
+        shutil.copytree(
+            ROOT / build_spec["context"],
+            project / build_spec["context"],
+            dirs_exist_ok=True,
+            ignore=shutil.ignore_patterns("__pycache__", "model"),
+        )
+    ours = [v["build"] for v in catalog["models"][MODEL]["versions"].values() if "build" in v]
+    assert ours, f"models.yaml: {MODEL} has no version built from a context"
+    for build_spec in ours:
+        build_spec["base"] = base_image_digest
+    (project / "models.yaml").write_text(yaml.safe_dump(catalog, sort_keys=False))
+    stack = yaml.safe_load((project / "Pulumi.dev.yaml").read_text())
+    stack["config"]["modelstack:registry"]["server"] = local_registry
+    (project / "Pulumi.dev.yaml").write_text(yaml.safe_dump(stack, sort_keys=False))
+    return project
+
+
+@pytest.fixture(scope="module")
+def serving_contract(
+    rendered_project: Path, local_registry: str, tmp_path_factory: pytest.TempPathFactory
+) -> RenderedContract:
+    """What the platform expects of the container, from ``modelstack render --stack dev`` of the copy."""
+    out = tmp_path_factory.mktemp("render") / "dev"
+    result = subprocess.run(
+        [str(MODELSTACK), "render", "--stack", "dev", "--out", str(out)],
+        cwd=rendered_project,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=RENDER_TIMEOUT_S,
+        check=False,
+    )
+    assert result.returncode == 0, f"modelstack render failed ({result.returncode}):\n{result.stderr}"
+    contract = derive_contract(*load_render(out), DEPLOYMENT)
+    # Not vacuous: derive_contract already refuses a missing probe, HPA, PodMonitor or server alert.
+    assert contract.model == MODEL
+    assert contract.hpa_metrics and contract.scaling_series and contract.alert_metrics
+    assert contract.declared_metrics and contract.metrics and contract.writable_paths
+    assert "MODEL_NAME" in contract.env, contract.env
+    assert contract.image_repository.startswith(f"{local_registry}/"), contract.image_repository
+    return contract
+
+
+def model_name(contract: RenderedContract) -> str:
+    """The name the server routes and labels by: the rendered MODEL_NAME."""
+    return contract.env["MODEL_NAME"]
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -178,13 +209,14 @@ class PushedImage:
 
 
 @pytest.fixture(scope="module")
-def pushed_image(build_context, base_image_digest, local_registry) -> PushedImage:
-    tag = f"{local_registry}/{IMAGE_REPOSITORY}:e2e"
+def pushed_image(build_context, base_image_digest, serving_contract) -> PushedImage:
+    """Built and pushed to the repository the rendered Deployment pulls from."""
+    repository = serving_contract.image_repository
+    tag = f"{repository}:e2e"
     built = build(build_context, base_image_digest, tag)
     docker("push", tag)
     digests = docker("image", "inspect", "--format", "{{json .RepoDigests}}", tag).stdout
-    repo = tag.rsplit(":", 1)[0]
-    digest_ref = next(d for d in json.loads(digests) if d.startswith(f"{repo}@"))
+    digest_ref = next(d for d in json.loads(digests) if d.startswith(f"{repository}@"))
     return PushedImage(tag, digest_ref, built)
 
 
@@ -208,49 +240,57 @@ def weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @dataclass(frozen=True)
 class Container:
     id: str
-    url: str
-    metrics_url: str
+    addresses: dict[int, str]
+    """Container port -> ``http://127.0.0.1:<published port>``."""
+
+    def url(self, endpoint: HttpEndpoint) -> str:
+        return self.addresses[endpoint.port] + endpoint.path
 
     def exec(self, *command: str) -> subprocess.CompletedProcess[str]:
         return docker("exec", self.id, *command, check=False)
 
 
-def run_container(image: str, contract: ServingContract, weights: Path, *extra: str) -> Container:
-    """Runs ``image`` as the platform would: contract user, read-only root, tmpfs for writable paths."""
-    args = ["run", "-d", "--user", contract.run_as, "--read-only"]
+def run_container(image: str, contract: RenderedContract, weights: Path, *extra: str) -> Container:
+    """Runs ``image`` as the rendered pod would: its user, root filesystem, writable paths (tmpfs for
+    emptyDir), environment, read-only weights mount and args; every probe and metrics port published."""
+    args = ["run", "-d", "--user", contract.run_as]
+    if contract.read_only_root:
+        args.append("--read-only")
     for path in contract.writable_paths:
         args += ["--tmpfs", path]
     for name, value in contract.env.items():
         args += ["-e", f"{name}={value}"]
-    for port in {contract.http_port, contract.metrics_port}:
+    for port in contract.ports:
         args += ["-p", f"127.0.0.1::{port}"]
-    args += ["-v", f"{weights}:{contract.weights_mount}:ro", *extra, image]
+    args += ["-v", f"{weights}:{contract.weights_mount}:ro", *extra, image, *contract.args]
     container_id = docker(*args).stdout.strip()
 
     def address(port: int) -> str:
         return "http://" + docker("port", container_id, f"{port}/tcp").stdout.splitlines()[0].strip()
 
-    return Container(container_id, address(contract.http_port), address(contract.metrics_port))
+    return Container(container_id, {port: address(port) for port in contract.ports})
 
 
-def wait_until(container: Container, path: str, status: int = 200) -> None:
+def wait_until(container: Container, endpoint: HttpEndpoint, status: int = 200) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     last: object = None
     while time.monotonic() < deadline:
         try:
-            last = http_get(container.url + path)
+            last = http_get(container.url(endpoint))
             if last[0] == status:
                 return
         except (urllib.error.URLError, ConnectionError) as exc:
             last = exc
         time.sleep(0.2)
     logs = docker("logs", container.id, check=False)
-    raise AssertionError(f"{path} never answered {status} (last: {last}); logs:\n{logs.stdout}{logs.stderr}")
+    raise AssertionError(
+        f"{endpoint} never answered {status} (last: {last}); logs:\n{logs.stdout}{logs.stderr}"
+    )
 
 
 @pytest.fixture
 def start_container(
-    pushed_image: PushedImage, serving_contract: ServingContract, weights_dir: Path
+    pushed_image: PushedImage, serving_contract: RenderedContract, weights_dir: Path
 ) -> Iterator[Callable[..., Container]]:
     """start_container(weights=weights_dir, *docker_run_args) -> Container; removed afterwards."""
     started: list[Container] = []
@@ -270,7 +310,7 @@ def serving(pushed_image, serving_contract, weights_dir) -> Iterator[Container]:
     """One ready container of the pushed image, shared by the read-only checks."""
     container = run_container(pushed_image.digest_ref, serving_contract, weights_dir)
     try:
-        wait_until(container, serving_contract.readiness_path)
+        wait_until(container, serving_contract.readiness)
         yield container
     finally:
         docker("rm", "-f", container.id, check=False)
@@ -279,10 +319,14 @@ def serving(pushed_image, serving_contract, weights_dir) -> Iterator[Container]:
 # --- the pushed image ----------------------------------------------------------------------------------
 
 
-def test_pushed_image_is_addressed_by_the_digest_the_registry_serves(pushed_image, local_registry):
+def test_pushed_image_is_addressed_by_the_digest_the_registry_serves(
+    pushed_image, local_registry, serving_contract
+):
     assert DIGEST.search(pushed_image.digest_ref), pushed_image.digest_ref
+    assert pushed_image.digest_ref.startswith(serving_contract.image_repository + "@")
+    path = serving_contract.image_repository.removeprefix(f"{local_registry}/")
     manifest = urllib.request.Request(
-        f"http://{local_registry}/v2/{IMAGE_REPOSITORY}/manifests/e2e",
+        f"http://{local_registry}/v2/{path}/manifests/e2e",
         method="HEAD",
         headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"},
     )
@@ -296,6 +340,36 @@ def test_image_declares_the_contract_user(pushed_image, serving_contract):
     user = docker("image", "inspect", "--format", "{{.Config.User}}", pushed_image.digest_ref).stdout.strip()
 
     assert user == serving_contract.run_as
+
+
+def test_the_server_takes_its_settings_from_the_rendered_env(pushed_image, serving_contract):
+    # The image's own ENV must not shadow what the pod spec injects (weights path, precision, name).
+    script = (
+        "import json, os, sys; sys.path.insert(0, '/opt/model-server'); import server; "
+        "s = server.Settings.from_env(os.environ); "
+        "print(json.dumps({'weights': str(s.weights_path), 'precision': s.precision, 'name': s.model_name}))"
+    )
+    env = [arg for name, value in serving_contract.env.items() for arg in ("-e", f"{name}={value}")]
+
+    result = docker(
+        "run",
+        "--rm",
+        "--user",
+        serving_contract.run_as,
+        *env,
+        "--entrypoint",
+        "python3",
+        pushed_image.digest_ref,
+        "-c",
+        script,
+    )
+
+    assert json.loads(result.stdout) == {
+        "weights": serving_contract.env["MODEL_WEIGHTS_PATH"],
+        "precision": serving_contract.env["MODEL_PRECISION"],
+        "name": model_name(serving_contract),
+    }
+    assert serving_contract.env["MODEL_WEIGHTS_PATH"] == serving_contract.weights_mount
 
 
 def test_build_refuses_a_base_that_is_not_a_digest(build_context, base_image_digest):
@@ -321,35 +395,47 @@ def test_build_refuses_a_base_that_is_not_a_digest(build_context, base_image_dig
 # --- the running container -----------------------------------------------------------------------------
 
 
-def test_liveness_probe_answers_200(serving, serving_contract):
-    assert http_get(serving.url + serving_contract.liveness_path)[0] == 200
+@pytest.mark.parametrize("probe", ["liveness", "readiness", "startup"])
+def test_probe_answers_200_on_its_port_with_weights_mounted_read_only(serving, serving_contract, probe):
+    endpoint = serving_contract.probes[probe]
+
+    assert http_get(serving.url(endpoint))[0] == 200, f"{probe}Probe {endpoint}"
 
 
-def test_readiness_probe_answers_200_with_weights_mounted_read_only(serving, serving_contract):
-    assert http_get(serving.url + serving_contract.readiness_path)[0] == 200
+def exposed_metrics(text: str) -> set[str]:
+    """Sample names, and family names from ``# TYPE`` (a histogram's samples carry suffixes)."""
+    samples = {
+        line.split("{", 1)[0].split(" ", 1)[0] for line in text.splitlines() if not line.startswith("#")
+    }
+    families = {line.split()[2] for line in text.splitlines() if line.startswith("# TYPE ")}
+    return samples | families
 
 
 def test_metrics_endpoint_exposes_every_metric_the_platform_queries(serving, serving_contract):
-    status, text = http_get(serving.metrics_url + serving_contract.metrics_path)
+    # The HPA's series, the alert rules' and every one the stack's contract says the server exposes.
+    for endpoint in serving_contract.metrics:
+        status, text = http_get(serving.url(endpoint))
 
-    assert status == 200
-    exposed = {
-        line.split("{", 1)[0].split(" ", 1)[0] for line in text.splitlines() if not line.startswith("#")
-    }
-    missing = [m for m in serving_contract.expected_metrics if m not in exposed]
-    assert not missing, f"missing {missing}; exposed {sorted(exposed)}"
+        assert status == 200, endpoint
+        exposed = exposed_metrics(text)
+        missing = [m for m in serving_contract.expected_metrics if m not in exposed]
+        assert not missing, f"{endpoint}: missing {missing}; exposed {sorted(exposed)}"
 
 
 def test_hpa_metric_is_labelled_with_the_model_name(serving, serving_contract):
-    text = http_get(serving.metrics_url + serving_contract.metrics_path)[1]
+    [endpoint, *_] = serving_contract.metrics
+    text = http_get(serving.url(endpoint))[1]
 
-    assert f'{serving_contract.hpa_metric}{{model="{serving_contract.model_name}"}}' in text
+    for series in serving_contract.scaling_series:
+        assert f'{series}{{model="{model_name(serving_contract)}"}}' in text, series
 
 
 def test_inference_answers_one_output_row_per_input_row(serving, serving_contract):
     payload = {"inputs": [{"name": "input", "shape": [2, 16], "datatype": "FP32", "data": [0.25] * 32}]}
+    # The API listens where the readiness probe asks.
+    api = HttpEndpoint(serving_contract.readiness.port, f"/v2/models/{model_name(serving_contract)}/infer")
 
-    status, body = http_post_json(f"{serving.url}/v2/models/{serving_contract.model_name}/infer", payload)
+    status, body = http_post_json(serving.url(api), payload)
 
     assert status == 200, body
     assert body["outputs"][0]["shape"] == [2, 4]  # type: ignore[index]
@@ -361,7 +447,8 @@ def test_process_runs_as_the_contract_user(serving, serving_contract):
     assert ids.stdout.strip() == serving_contract.run_as
 
 
-def test_root_filesystem_is_read_only(serving):
+def test_root_filesystem_is_read_only(serving, serving_contract):
+    assert serving_contract.read_only_root
     result = serving.exec("sh", "-c", "touch /x")
 
     assert result.returncode != 0
@@ -389,15 +476,16 @@ def test_not_ready_while_the_weights_are_unreadable_to_the_container_user(
 
     container = start_container(unreadable)
 
-    wait_until(container, serving_contract.liveness_path)
-    status, body = http_get(container.url + serving_contract.readiness_path)
+    wait_until(container, serving_contract.liveness)
+    status, body = http_get(container.url(serving_contract.readiness))
     assert status == 503
     assert "Permission denied" in body
+    assert f"{serving_contract.weights_mount}/weights.npz" in body  # read from the rendered mount
 
 
 def test_stops_promptly_with_exit_code_0_on_sigterm(start_container, serving_contract):
     container = start_container()
-    wait_until(container, serving_contract.liveness_path)
+    wait_until(container, serving_contract.liveness)
 
     started = time.monotonic()
     docker("stop", "--time", "10", container.id)
@@ -425,7 +513,7 @@ def split_layers(built: Build, base_image: str) -> Layers:
 
 @pytest.fixture
 def variant(
-    tmp_path: Path, base_image_digest: str, local_registry: str
+    tmp_path: Path, base_image_digest: str, serving_contract: RenderedContract
 ) -> Iterator[Callable[[str, str], Build]]:
     """variant(file, appended_text) -> Build of a context copy with one file edited; image removed after."""
     tags: list[str] = []
@@ -435,7 +523,7 @@ def variant(
         context = copy_context(tmp_path / f"context-{len(tags)}")
         with (context / file).open("a") as handle:
             handle.write(appended)
-        tag = f"{local_registry}/{IMAGE_REPOSITORY}:variant-{uuid.uuid4().hex[:12]}"
+        tag = f"{serving_contract.image_repository}:variant-{uuid.uuid4().hex[:12]}"
         tags.append(tag)
         return build(context, base_image_digest, tag)
 
