@@ -23,9 +23,11 @@ def stack_outputs(model_stack: ModelStack, catalog: Catalog, stack: StackConfig)
         model_name: {version_name: version.image for version_name, version in served.versions.items()}
         for model_name, served in model_stack.models.items()
     }
+    # Pools' supply against every version's demand at min/max replicas (docs/gpu.md); computed once for
+    # both exports.
+    capacity = capacity_plan(catalog, stack)
     return {
-        "contract": contract_output(catalog, stack, pulumi.get_stack(), images),
+        "contract": contract_output(catalog, stack, pulumi.get_stack(), images, capacity),
         "namespace": stack.namespace,
-        # Pools' supply against every version's demand at min/max replicas (docs/gpu.md).
-        "capacity": capacity_plan(catalog, stack),
+        "capacity": capacity,
     }

@@ -102,21 +102,32 @@ def _model(
 
 
 def contract_document(
-    catalog: Catalog, stack: StackConfig, stack_name: str, images: ImageRefs
+    catalog: Catalog,
+    stack: StackConfig,
+    stack_name: str,
+    images: ImageRefs,
+    capacity: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The contract as plain camelCase data, before validation."""
+    """The contract as plain camelCase data, before validation. `capacity`: the plan, when the caller
+    already computed it (the stack exports it too)."""
     return {
         "schemaVersion": SCHEMA_VERSION,
         "stack": stack_name,
         "namespace": stack.namespace,
         "models": {name: _model(name, model, images[name], stack) for name, model in catalog.models.items()},
-        "capacity": capacity_plan(catalog, stack),
+        "capacity": capacity_plan(catalog, stack) if capacity is None else capacity,
     }
 
 
-def build_contract(catalog: Catalog, stack: StackConfig, stack_name: str, images: ImageRefs) -> Contract:
+def build_contract(
+    catalog: Catalog,
+    stack: StackConfig,
+    stack_name: str,
+    images: ImageRefs,
+    capacity: dict[str, Any] | None = None,
+) -> Contract:
     """The contract of one stack; raises pydantic's ValidationError if it would break the schema."""
-    return Contract.model_validate(contract_document(catalog, stack, stack_name, images))
+    return Contract.model_validate(contract_document(catalog, stack, stack_name, images, capacity))
 
 
 def contract_output(
@@ -124,17 +135,18 @@ def contract_output(
     stack: StackConfig,
     stack_name: str,
     images: Mapping[str, Mapping[str, pulumi.Input[str]]],
+    capacity: dict[str, Any] | None = None,
 ) -> pulumi.Output[dict[str, Any]]:
     """The exported contract: JSON-ready camelCase dict, validated once every image digest is known."""
 
     def export(resolved: Any) -> dict[str, Any]:
         try:
-            contract = build_contract(catalog, stack, stack_name, resolved)
+            contract = build_contract(catalog, stack, stack_name, resolved, capacity)
         except ValidationError as exc:
             # An error diagnostic fails `pulumi up`; the offline render still completes, so its
             # outputs.json (checked against docs/contract.schema.json by the tests) shows the fault.
             pulumi.log.error(f"the stack contract does not match its schema: {exc}")
-            return contract_document(catalog, stack, stack_name, resolved)
+            return contract_document(catalog, stack, stack_name, resolved, capacity)
         return contract.model_dump(mode="json", by_alias=True)
 
     return pulumi.Output.from_input(images).apply(export)

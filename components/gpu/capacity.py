@@ -14,8 +14,9 @@ not fit at maximum replicas is a warning (the autoscaler would stop short).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any
@@ -90,26 +91,52 @@ class Dimension:
     per_node: Fraction
     claims: tuple[Claim, ...]
 
+    _nodes: dict[Bound, int] = field(default_factory=dict, compare=False, repr=False)
+    """Memo of `nodes_needed`: the plan's tables and exports ask for it many times."""
+
     def demand(self, bound: Bound) -> Fraction:
         return sum((claim.demand(bound) for claim in self.claims), Fraction(0))
 
     def nodes_needed(self, bound: Bound) -> int:
-        return pack(
-            [claim.per_replica for claim in self.claims for _ in range(claim.replicas(bound))], self.per_node
-        )
+        if bound not in self._nodes:
+            counts: Counter[Fraction] = Counter()
+            for claim in self.claims:
+                counts[claim.per_replica] += claim.replicas(bound)
+            self._nodes[bound] = pack_counts(counts, self.per_node)
+        return self._nodes[bound]
 
 
 def pack(items: Iterable[Fraction], capacity: Fraction) -> int:
     """Bins of `capacity` first-fit decreasing needs for `items` (each item at most `capacity`)."""
+    return pack_counts(Counter(items), capacity)
+
+
+def pack_counts(counts: Mapping[Fraction, int], capacity: Fraction) -> int:
+    """`pack` for `{item size: how many}`, in O(distinct sizes × bins) instead of O(items × bins).
+
+    First-fit decreasing puts a run of equal items into the leftmost bin with room, fills it until the
+    room is smaller than the item, then moves right: so each run is one sweep over the open bins, placing
+    as many items per bin as fit, then new bins of `capacity // size` items each. Same bins as item by item.
+    """
     free: list[Fraction] = []
-    for item in sorted(items, reverse=True):
-        if item > capacity:
-            raise ValueError(f"an item of {item} does not fit a bin of {capacity}")
-        slot = next((i for i, room in enumerate(free) if room >= item), None)
-        if slot is None:
-            free.append(capacity - item)
-        else:
-            free[slot] -= item
+    for size in sorted((s for s, n in counts.items() if n > 0), reverse=True):
+        if size > capacity:
+            raise ValueError(f"an item of {size} does not fit a bin of {capacity}")
+        if size <= 0:
+            continue  # takes no room: fits any bin, opens none
+        left = counts[size]
+        for i, room in enumerate(free):
+            if left == 0:
+                break
+            if room >= size:
+                placed = min(left, room // size)
+                free[i] = room - placed * size
+                left -= placed
+        per_bin = capacity // size
+        while left > 0:
+            placed = min(left, per_bin)
+            free.append(capacity - placed * size)
+            left -= placed
     return len(free)
 
 

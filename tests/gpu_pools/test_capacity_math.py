@@ -117,6 +117,26 @@ def test_demand_is_linear_in_replicas(
         assert [d.demand(bound) * k for d in base.dimensions] == [d.demand(bound) for d in more.dimensions]
 
 
+def first_fit_decreasing(items: list[Fraction], capacity: Fraction) -> int:
+    """The textbook algorithm, one item at a time: the reference the grouped packer must equal."""
+    free: list[Fraction] = []
+    for item in sorted(items, reverse=True):
+        slot = next((i for i, room in enumerate(free) if room >= item), None)
+        if slot is None:
+            free.append(capacity - item)
+        else:
+            free[slot] -= item
+    return len(free)
+
+
+@given(
+    st.lists(st.fractions(min_value=Fraction(1, 4), max_value=8, max_denominator=4), max_size=60),
+    st.integers(8, 12),
+)
+def test_packing_equals_item_by_item_first_fit_decreasing(items: list[Fraction], capacity: int) -> None:
+    assert pack(items, Fraction(capacity)) == first_fit_decreasing(items, Fraction(capacity))
+
+
 @given(st.integers(0, 200), st.integers(1, 8), st.integers(1, 16))
 def test_identical_replicas_pack_whole_replicas_per_node(count: int, size: int, extra: int) -> None:
     capacity = size + extra - 1  # at least one replica per node
