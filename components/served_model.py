@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pulumi
 
-from components.autoscaling.hpa import queue_autoscalers
 from components.autoscaling.monitoring import ModelObservability, ModelObservabilityArgs
 from components.catalog.build import BuildSpec
 from components.catalog.model import ModelSpec
@@ -31,6 +30,8 @@ class ServedModelArgs:
 
 class ServedModel(pulumi.ComponentResource):
     versions: dict[str, ModelVersion]
+    smoke_gate: SmokeGate | None
+    """Only for a model with smoke tests: an empty component per model would cost every render."""
 
     def __init__(self, name: str, args: ServedModelArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelstack:index:ServedModel", name, None, opts)
@@ -54,26 +55,25 @@ class ServedModel(pulumi.ComponentResource):
                 ),
                 opts=version_opts,
             )
-        # Each autoscaled version scales on its own queue (a canary included); see docs/autoscaling.md.
-        self.autoscalers = queue_autoscalers(
-            args.model_name, args.model, args.stack.namespace, self.versions, child
-        )
         self.observability = ModelObservability(
             name, ModelObservabilityArgs(args.model_name, args.model, args.stack), opts=child
         )
         # Traffic moves only once every version is ready and every smoke test passed (docs/traffic-and-releases.md).
-        self.smoke_gate = SmokeGate(
-            name,
-            SmokeGateArgs(
-                args.model_name,
-                args.model,
-                args.stack,
-                deployments={v: mv.deployment for v, mv in self.versions.items()},
-                images={v: mv.image for v, mv in self.versions.items()},
-            ),
-            opts=child,
-        )
-        gates = [*(mv.deployment for mv in self.versions.values()), *self.smoke_gate.jobs]
+        self.smoke_gate = None
+        if any(version.smoke_test for version in args.model.versions.values()):
+            self.smoke_gate = SmokeGate(
+                name,
+                SmokeGateArgs(
+                    args.model_name,
+                    args.model,
+                    args.stack,
+                    deployments={v: mv.deployment for v, mv in self.versions.items()},
+                    images={v: mv.image for v, mv in self.versions.items()},
+                ),
+                opts=child,
+            )
+        jobs = self.smoke_gate.jobs if self.smoke_gate else []
+        gates = [*(mv.deployment for mv in self.versions.values()), *jobs]
         self.traffic = TrafficPolicy(
             name, TrafficPolicyArgs(args.model_name, args.model, args.stack, gates=gates), opts=child
         )

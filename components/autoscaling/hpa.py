@@ -1,4 +1,5 @@
-"""`QueueAutoscaler`: an `autoscaling/v2` HPA per model version, on that version's own inference queue.
+"""The queue HPA of a model version: `autoscaling/v2`, on that version's own inference queue (declared by
+`ModelVersion`).
 
 One HPA per version (not per model) so a canary scales on its own queue: its replicas follow the traffic
 share it really gets, and the stable version is not pushed to max by load the canary is queueing.
@@ -6,16 +7,11 @@ share it really gets, and the stable version is not pushed to max by load the ca
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
-
-import pulumi
-import pulumi_kubernetes as k8s
 
 from components.autoscaling.metrics import scaling_metric, served_metric_name
 from components.catalog.autoscaling import AutoscalingSpec, MetricType, ScalingBehavior
-from components.catalog.model import ModelSpec, is_autoscaled
+from components.catalog.model import ModelSpec
 from components.catalog.version import VersionSpec
 from components.naming import version_labels, version_object_name, version_selector
 
@@ -105,47 +101,4 @@ def hpa_manifest(model_name: str, version_name: str, model: ModelSpec, namespace
             "metrics": [metric_manifest(autoscaling, raw_metric, model_name, version_name)],
             "behavior": behavior_manifest(autoscaling.behavior),
         },
-    }
-
-
-@dataclass(frozen=True)
-class QueueAutoscalerArgs:
-    model_name: str
-    version_name: str
-    model: ModelSpec
-    namespace: str
-
-
-class QueueAutoscaler(pulumi.ComponentResource):
-    hpa: k8s.autoscaling.v2.HorizontalPodAutoscaler
-
-    def __init__(
-        self, name: str, args: QueueAutoscalerArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("modelstack:autoscaling:QueueAutoscaler", name, None, opts)
-        manifest = hpa_manifest(args.model_name, args.version_name, args.model, args.namespace)
-        self.hpa = k8s.autoscaling.v2.HorizontalPodAutoscaler(
-            manifest["metadata"]["name"], **manifest, opts=pulumi.ResourceOptions(parent=self)
-        )
-        self.register_outputs({"hpa": self.hpa.metadata["name"]})
-
-
-def queue_autoscalers(
-    model_name: str,
-    model: ModelSpec,
-    namespace: str,
-    deployments: Mapping[str, pulumi.Resource],
-    opts: pulumi.ResourceOptions,
-) -> dict[str, QueueAutoscaler]:
-    """A QueueAutoscaler for each version `is_autoscaled` (the rule the Deployment omits replicas by)."""
-    return {
-        version_name: QueueAutoscaler(
-            version_object_name(model_name, version_name),
-            QueueAutoscalerArgs(model_name, version_name, model, namespace),
-            opts=pulumi.ResourceOptions.merge(
-                opts, pulumi.ResourceOptions(depends_on=[deployments[version_name]])
-            ),
-        )
-        for version_name, version in model.versions.items()
-        if is_autoscaled(model, version)
     }

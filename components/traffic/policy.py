@@ -65,7 +65,7 @@ class TrafficPolicy(pulumi.ComponentResource):
                 parent=self, depends_on=[self.service, self.destination_rule, *args.gates]
             ),
         )
-        self.register_outputs({"service": self.service.metadata["name"]})
+        self.register_outputs({"service": model})
 
     def _access(self, model: str, spec: ModelSpec, stack: StackConfig, child: pulumi.ResourceOptions) -> None:
         namespace = stack.namespace

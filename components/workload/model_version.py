@@ -1,8 +1,8 @@
 """`ModelVersion`: the Kubernetes objects of one immutable model version, side by side with the others.
 
-Deployment, per-version Service, hashed immutable ConfigMap and PodDisruptionBudget, all named
-`<model>-<version>[-<hash>]`. Nothing here depends on the version's traffic weight, so moving traffic
-never touches a workload object.
+Deployment, per-version Service, hashed immutable ConfigMap, PodDisruptionBudget and, when the version is
+autoscaled, its queue HPA, all named `<model>-<version>[-<hash>]`. Nothing here depends on the version's
+traffic weight except the HPA's floor at weight 0, so moving traffic never touches a workload object.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.autoscaling.hpa import hpa_manifest
+from components.catalog.model import is_autoscaled
 from components.naming import version_labels, version_object_name, version_selector
 from components.workload.args import ModelVersionArgs
 from components.workload.availability import (
@@ -69,13 +71,15 @@ class ModelVersion(pulumi.ComponentResource):
     service: k8s.core.v1.Service
     config_map: k8s.core.v1.ConfigMap | None
     disruption_budget: k8s.policy.v1.PodDisruptionBudget
-    image: pulumi.Output[str]
+    hpa: k8s.autoscaling.v2.HorizontalPodAutoscaler | None
+    image: pulumi.Input[str]
+    """`repo@sha256:...`: a plain string for a catalog image, an Output for a built one."""
 
     def __init__(self, name: str, args: ModelVersionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelstack:workload:ModelVersion", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.spec = args
-        self.image = pulumi.Output.from_input(args.image)
+        self.image = args.image
         object_name = version_object_name(args.model_name, args.version_name)
         self.config_map = None
         deployment_opts = child
@@ -94,12 +98,26 @@ class ModelVersion(pulumi.ComponentResource):
         self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
             object_name, **pdb_manifest(args), opts=child
         )
+        self.hpa = self._autoscaler(args) if is_autoscaled(args.model, args.version) else None
+        # Plain names, not `metadata["name"]` Outputs: the SDK would lift and await each of them.
         self.register_outputs(
             {
-                "deployment": self.deployment.metadata["name"],
-                "service": self.service.metadata["name"],
-                "configMap": self.config_map.metadata["name"] if self.config_map else None,
+                "deployment": object_name,
+                "service": object_name,
+                "configMap": config_map_name(args.model_name, args.version_name, args.version)
+                if self.config_map
+                else None,
+                "hpa": object_name if self.hpa else None,
             }
+        )
+
+    def _autoscaler(self, args: ModelVersionArgs) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
+        """The version scales on its own queue, a canary included (docs/autoscaling.md)."""
+        manifest = hpa_manifest(args.model_name, args.version_name, args.model, args.namespace)
+        return k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            manifest["metadata"]["name"],
+            **manifest,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployment]),
         )
 
 

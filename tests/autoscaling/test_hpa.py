@@ -164,3 +164,27 @@ def test_catalog_behavior_reaches_the_hpa(chat_hpas) -> None:
 @pytest.mark.parametrize(("target", "expected"), [(4.0, "4"), (0.5, "500m"), (2.25, "2250m"), (0.001, "1m")])
 def test_targets_become_kubernetes_quantities(target: float, expected: str) -> None:
     assert quantity(target) == expected
+
+
+def test_hpa_is_declared_by_its_model_version_after_its_deployment(monkeypatch) -> None:
+    import pulumi_kubernetes as k8s
+
+    from modelstack.render import run_program
+    from tests.conftest import ROOT
+
+    declared: dict[str, tuple[str, list[str]]] = {}
+    original = k8s.autoscaling.v2.HorizontalPodAutoscaler.__init__
+
+    def recording(self, resource_name, *args, **kwargs):
+        opts = kwargs["opts"]
+        waits = [f"{type(r).__name__}:{r._name}" for r in opts.depends_on or []]
+        declared[resource_name] = (f"{type(opts.parent).__name__}:{opts.parent._name}", waits)
+        original(self, resource_name, *args, **kwargs)
+
+    monkeypatch.setattr(k8s.autoscaling.v2.HorizontalPodAutoscaler, "__init__", recording)
+    run_program(ROOT, "dev")
+
+    assert declared["vision-detector-v7"] == (
+        "ModelVersion:vision-detector-v7",
+        ["Deployment:vision-detector-v7"],
+    )

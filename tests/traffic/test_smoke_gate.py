@@ -125,3 +125,9 @@ def test_smoke_job_starts_after_its_versions_deployment(monkeypatch):
     monkeypatch.setattr(k8s.batch.v1.Job, "__init__", recording)
     run_program(ROOT, "dev")
     assert "Deployment:vision-detector-v7" in waits["vision-detector-v7-smoke"]
+
+
+def test_only_models_with_smoke_tests_register_a_smoke_gate(dev_render):
+    gates = [r.name for r in dev_render.resources if r.type == "modelstack:traffic:SmokeGate"]
+
+    assert gates == ["vision-detector"]
