@@ -109,6 +109,9 @@ def prepare(project: Path, manifests_path: Path) -> None:
 
 
 def main(argv: list[str]) -> None:
+    from modelstack.mocks import one_shot_process
+
+    one_shot_process()  # as `modelstack` does: the same garbage-collection policy for the floor
     mode, *args = argv
     if mode == "prepare":
         prepare(Path(args[0]), Path(args[1]))

@@ -150,6 +150,9 @@ def _register_optional_commands() -> None:
 
 
 def main() -> None:
+    from modelstack.mocks import one_shot_process
+
+    one_shot_process()
     _register_optional_commands()
     try:
         cli.main(prog_name="modelstack", standalone_mode=True)
