@@ -16,16 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from components.catalog.errors import CatalogError
 from components.catalog.loader import CONFIG_NAMESPACE, stack_config_values
+from modelstack import manifest_yaml
 from modelstack.immutability import LOCK_FILE, versions_lock
 from modelstack.mocks import Registered, install, lean_runtime
 
 PROJECT = "modelstack"
 SECRET_PLACEHOLDER = "[secret]"
-_Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 @dataclass(frozen=True)
@@ -152,9 +150,8 @@ def run_program(root: Path, stack: str) -> Render:
 
 
 def dump_yaml(value: Any) -> str:
-    return yaml.dump(
-        value, Dumper=_Dumper, sort_keys=True, default_flow_style=False, width=120, allow_unicode=True
-    )
+    """PyYAML's block style with sorted keys, written by `manifest_yaml` (same bytes, a fraction of the time)."""
+    return manifest_yaml.dump(value)
 
 
 def write_render(render: Render, out: Path) -> list[Path]:
