@@ -10,7 +10,7 @@ runs, each in a fresh process and `--repeat` times (interleaved, so a burst of l
     render     modelstack render
     preview    modelstack preview --base-dir <render of the base>
     flat       the same objects as plain pulumi-kubernetes resources, no components (bench/floors.py)
-    serialize  the same objects written with libyaml's CSafeDumper (bench/floors.py)
+    serialize  the same objects written with the fastest YAML writer available (bench/floors.py)
 
 and prints, as medians, wall time, CPU time (user + system) and peak RSS of each process (from
 `os.wait4`, so per process), the render/floor ratios and the time per model. A 1-model render is

@@ -13,6 +13,7 @@ not fit at maximum replicas is a warning (the autoscaler would stop short).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -55,6 +56,7 @@ class Bound(StrEnum):
     MAX = "max"
 
 
+@functools.lru_cache(maxsize=4096)  # a catalog repeats a handful of sizes thousands of times
 def quantity(value: str) -> Fraction:
     """A Kubernetes quantity as an exact number (`500m` -> 1/2, `64Gi` -> 64 × 2^30)."""
     match = _QUANTITY.match(value)
