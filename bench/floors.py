@@ -1,12 +1,18 @@
-"""The two reference floors a render is compared with, each run as its own process by `bench/run.py`.
+"""The reference floors a render is compared with, each run as its own process by `bench/run.py`.
 
-    python bench/floors.py prepare PROJECT MANIFESTS.json  # render once, keep the objects and counts
+    python bench/floors.py prepare PROJECT MANIFESTS.json  # render once, keep the objects and the tree
     python bench/floors.py flat MANIFESTS.json             # the flat SDK floor
+    python bench/floors.py structured MANIFESTS.json       # the structured SDK floor
     python bench/floors.py serialize MANIFESTS.json OUT    # the serialization floor
 
 flat: the very objects of a render declared as plain pulumi-kubernetes resources in one loop, under the
 same mock runtime as `modelstack render`, with no components, no validation and no YAML writing. This is
 what the Pulumi SDK costs for these objects; a render cannot be cheaper than it.
+
+structured: the render's whole resource tree replayed with no program logic: the same objects, each under
+an empty ComponentResource with the program's type token and name, the same parents and dependencies.
+What the SDK costs for the objects *and* the component structure the style guide asks for (one
+ComponentResource per concept); the difference to the render is the program's own work.
 
 serialize: the same objects written one file each with the fastest YAML dumper available, with nothing
 else: the render's own writer, which spells libyaml's CSafeDumper output faster. This is what writing the
@@ -17,6 +23,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +80,57 @@ def declare_flat(manifests: list[dict[str, Any]]) -> None:
             cls(name, opts=opts, **fields)
 
 
+def declare_structured(tree: list[dict[str, Any]]) -> None:
+    """Declare the render's resource tree as it was registered: the same ComponentResources (empty, but
+    with the program's type tokens and names), each object under its component, the same dependencies."""
+    import pulumi
+    import pulumi_kubernetes as k8s
+
+    created: dict[str, pulumi.Resource] = {}
+    provider: k8s.Provider | None = None
+    classes: dict[tuple[str, str], Any] = {}
+    for entry in tree:
+        opts = pulumi.ResourceOptions(
+            parent=created.get(entry["parent"]),
+            depends_on=[created[urn] for urn in entry["deps"] if urn in created] or None,
+        )
+        kind_of = entry["type"]
+        if kind_of == "pulumi:providers:kubernetes":
+            provider = k8s.Provider(entry["name"], render_yaml_to_directory="rendered", opts=opts)
+            created[entry["urn"]] = provider
+        elif entry["body"] is not None:
+            manifest = entry["body"]
+            api_version, kind = manifest["apiVersion"], manifest["kind"]
+            fields = {_snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
+            opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=provider))
+            if (api_version, kind) not in classes:
+                classes[api_version, kind] = _resource_class(api_version, kind)
+            cls = classes[api_version, kind]
+            if cls is None:
+                resource = k8s.apiextensions.CustomResource(
+                    entry["name"], api_version=api_version, kind=kind, opts=opts, **fields
+                )
+            else:
+                resource = cls(entry["name"], opts=opts, **fields)
+            created[entry["urn"]] = resource
+        elif not entry["custom"]:
+            component = pulumi.ComponentResource(kind_of, entry["name"], None, opts)
+            component.register_outputs({})
+            created[entry["urn"]] = component
+
+
+def structured_floor(tree: list[dict[str, Any]]) -> int:
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    from modelstack.mocks import install, lean_runtime
+
+    with lean_runtime():
+        mocks = install("modelstack", "bench")
+        _sync_await(run_pulumi_func(lambda: declare_structured(tree)))
+    return len(mocks.registered)
+
+
 def flat_floor(manifests: list[dict[str, Any]]) -> int:
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
@@ -104,13 +163,60 @@ def fastest_dump(manifest: dict[str, Any]) -> str:
 
 def prepare(project: Path, manifests_path: Path) -> None:
     """Render `project` once and keep what the floors declare: every object (apiVersion, kind, metadata,
-    spec, ...) as JSON. Prints the number of objects and of Pulumi resources (components included)."""
-    from modelstack.render import run_program
+    spec, ...) as JSON, and next to it (`*.tree.json`) every registration in order with its parent and
+    dependencies. Prints the number of objects and of Pulumi resources (components included)."""
+    from modelstack.render import normalize, run_program
 
-    render = run_program(project, "bench")
+    with _recording_registrations() as registrations:
+        render = run_program(project, "bench")
     bodies = [m.body for m in sorted(render.manifests, key=lambda m: m.key)]
     manifests_path.write_text(json.dumps(bodies), encoding="utf-8")
+    assert len(registrations) == len(render.resources)
+    tree = [
+        {**registration, "body": normalize(inputs) if "kind" in inputs else None}
+        for registration, inputs in registrations
+    ]
+    tree_path(manifests_path).write_text(json.dumps(tree), encoding="utf-8")
     print(json.dumps({"objects": len(bodies), "resources": len(render.resources)}))
+
+
+def tree_path(manifests_path: Path) -> Path:
+    return manifests_path.with_suffix(".tree.json")
+
+
+@contextmanager
+def _recording_registrations() -> Iterator[list[tuple[dict[str, Any], dict[str, Any]]]]:
+    """Every RegisterResource the mock monitor answers, in order (a parent or dependency comes first:
+    a request names it by the URN only its answer gave): URN, type, name, parent URN, dependency URNs,
+    and the inputs (those of a Kubernetes object are its manifest)."""
+    from pulumi.runtime import rpc
+    from pulumi.runtime.mocks import MockMonitor
+
+    recorded: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    original = MockMonitor.RegisterResource
+
+    def register(self: Any, request: Any) -> Any:
+        response = original(self, request)  # type: ignore[no-untyped-call]
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = (
+                rpc.deserialize_properties(request.object) if request.type.startswith("kubernetes:") else {}
+            )
+            registration = {
+                "urn": response.urn,
+                "type": request.type,
+                "name": request.name,
+                "custom": bool(request.custom),
+                "parent": request.parent,
+                "deps": list(request.dependencies),
+            }
+            recorded.append((registration, inputs))
+        return response
+
+    MockMonitor.RegisterResource = register  # type: ignore[method-assign]
+    try:
+        yield recorded
+    finally:
+        MockMonitor.RegisterResource = original  # type: ignore[method-assign]
 
 
 def main(argv: list[str]) -> None:
@@ -122,6 +228,10 @@ def main(argv: list[str]) -> None:
         prepare(Path(args[0]), Path(args[1]))
         return
     manifests_path, *rest = args
+    if mode == "structured":
+        tree = json.loads(tree_path(Path(manifests_path)).read_text(encoding="utf-8"))
+        print(f"{mode}: {structured_floor(tree)}")
+        return
     manifests = json.loads(Path(manifests_path).read_text(encoding="utf-8"))
     if mode == "flat":
         count = flat_floor(manifests)
@@ -130,7 +240,7 @@ def main(argv: list[str]) -> None:
         out.mkdir(parents=True, exist_ok=True)
         count = serialization_floor(manifests, out)
     else:
-        sys.exit(f"unknown floor {mode!r}: use flat or serialize")
+        sys.exit(f"unknown floor {mode!r}: use flat, structured or serialize")
     print(f"{mode}: {count}")
 
 

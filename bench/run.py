@@ -1,4 +1,4 @@
-"""Benchmark validate, render and preview on synthetic catalogs of N models, against two floors.
+"""Benchmark validate, render and preview on synthetic catalogs of N models, against three floors.
 
     .venv/bin/python bench/run.py --sizes 10,100,1000 --repeat 3
 
@@ -10,6 +10,7 @@ runs, each in a fresh process and `--repeat` times (interleaved, so a burst of l
     render     modelstack render
     preview    modelstack preview --base-dir <render of the base>
     flat       the same objects as plain pulumi-kubernetes resources, no components (bench/floors.py)
+    structured the render's resource tree replayed: the objects under the same, empty, components
     serialize  the same objects written with the fastest YAML writer available (bench/floors.py)
 
 and prints, as medians, wall time, CPU time (user + system) and peak RSS of each process (from
@@ -119,6 +120,7 @@ class Workload:
                 self.project,
             ),
             "flat": ([py, FLOORS, "flat", str(self.manifests)], self.project),
+            "structured": ([py, FLOORS, "structured", str(self.manifests)], self.project),
             "serialize": ([py, FLOORS, "serialize", str(self.manifests), str(scratch / "ser")], self.project),
         }
 
@@ -206,8 +208,8 @@ def _timing(figure: Figure) -> str:
 def table(results: list[tuple[Workload, dict[str, Figure]]], fixed: Figure) -> str:
     header = (
         "| N | objects | resources | res./model | validate | render | preview | flat floor | "
-        "serialize floor | render/flat (CPU) | render/serialize (CPU) | preview/render (wall) | "
-        "render ms/model | marginal ms/model |"
+        "structured floor | serialize floor | render/flat (CPU) | render/structured (CPU) | "
+        "render/serialize (CPU) | preview/render (wall) | render ms/model | marginal ms/model |"
     )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for workload, fig in results:
@@ -216,8 +218,9 @@ def table(results: list[tuple[Workload, dict[str, Figure]]], fixed: Figure) -> s
         lines.append(
             f"| {n} | {workload.objects} | {workload.resources} | {workload.resources / n:.1f} | "
             f"{_timing(fig['validate'])} | {_timing(render)} | {_timing(fig['preview'])} | "
-            f"{_timing(fig['flat'])} | {_timing(fig['serialize'])} | "
-            f"{_ratio(render.cpu, fig['flat'].cpu)} | {_ratio(render.cpu, fig['serialize'].cpu)} | "
+            f"{_timing(fig['flat'])} | {_timing(fig['structured'])} | {_timing(fig['serialize'])} | "
+            f"{_ratio(render.cpu, fig['flat'].cpu)} | {_ratio(render.cpu, fig['structured'].cpu)} | "
+            f"{_ratio(render.cpu, fig['serialize'].cpu)} | "
             f"{_ratio(fig['preview'].wall, render.wall)} | "
             f"{render.wall / n * 1000:.1f} wall, {render.cpu / n * 1000:.1f} CPU | {marginal:.1f} CPU |"
         )
