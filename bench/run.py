@@ -16,7 +16,8 @@ runs, each in a fresh process and `--repeat` times (interleaved, so a burst of l
 and prints, as medians, wall time, CPU time (user + system) and peak RSS of each process (from
 `os.wait4`, so per process), the render/floor ratios and the time per model. A 1-model render is
 measured too: what every run pays whatever N (interpreter, imports, the stack's fixed objects), so
-the marginal time per model shows whether the cost is linear in N.
+the marginal time per model shows whether the cost is linear in N; the slope (CPU per model added since
+the previous N) shows it with less noise.
 """
 
 from __future__ import annotations
@@ -209,12 +210,20 @@ def table(results: list[tuple[Workload, dict[str, Figure]]], fixed: Figure) -> s
     header = (
         "| N | objects | resources | res./model | validate | render | preview | flat floor | "
         "structured floor | serialize floor | render/flat (CPU) | render/structured (CPU) | "
-        "render/serialize (CPU) | preview/render (wall) | render ms/model | marginal ms/model |"
+        "render/serialize (CPU) | preview/render (wall) | render ms/model | marginal ms/model | "
+        "slope ms/model |"
     )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
+    previous: tuple[int, float] | None = None
     for workload, fig in results:
         render, n = fig["render"], workload.n
         marginal = (render.cpu - fixed.cpu) / (n - 1) * 1000 if n > 1 else float("nan")
+        # CPU per added model since the previous size: two large times, so far less noisy than `marginal`
+        # at small N (the difference of two ~1 s times).
+        slope = (
+            "–" if previous is None else f"{(render.cpu - previous[1]) / (n - previous[0]) * 1000:.1f} CPU"
+        )
+        previous = (n, render.cpu)
         lines.append(
             f"| {n} | {workload.objects} | {workload.resources} | {workload.resources / n:.1f} | "
             f"{_timing(fig['validate'])} | {_timing(render)} | {_timing(fig['preview'])} | "
@@ -222,7 +231,8 @@ def table(results: list[tuple[Workload, dict[str, Figure]]], fixed: Figure) -> s
             f"{_ratio(render.cpu, fig['flat'].cpu)} | {_ratio(render.cpu, fig['structured'].cpu)} | "
             f"{_ratio(render.cpu, fig['serialize'].cpu)} | "
             f"{_ratio(fig['preview'].wall, render.wall)} | "
-            f"{render.wall / n * 1000:.1f} wall, {render.cpu / n * 1000:.1f} CPU | {marginal:.1f} CPU |"
+            f"{render.wall / n * 1000:.1f} wall, {render.cpu / n * 1000:.1f} CPU | {marginal:.1f} CPU | "
+            f"{slope} |"
         )
     return "\n".join(lines)
 
