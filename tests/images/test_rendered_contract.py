@@ -94,6 +94,19 @@ def test_identity_filesystem_weights_and_image(contract: RenderedContract) -> No
     assert contract.model == "text-embedder"
 
 
+def test_limits_are_the_containers_in_cores_and_bytes(contract: RenderedContract) -> None:
+    assert (contract.cpu_limit, contract.memory_limit_bytes) == (1.0, 2**30)
+
+
+def test_a_missing_memory_limit_is_named(dev_render: Render) -> None:
+    message = fails(
+        dev_render,
+        lambda o: edit(o, "Deployment", DEPLOYMENT, lambda d: server(d)["resources"]["limits"].pop("memory")),
+    )
+
+    assert message == "Deployment text-embedder-v1 container server: no resources.limits.memory"
+
+
 def test_env_resolves_literals_and_config_map_keys(contract: RenderedContract) -> None:
     assert contract.env == {
         "MODEL_PRECISION": "fp32",

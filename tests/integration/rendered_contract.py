@@ -9,8 +9,8 @@ From the version's Deployment (container ``server``) and the objects that refer 
   label (istio_* and kube_* series carry other labels: the sidecar and kube-state-metrics export them);
 - the metric names the stack's exported contract (``outputs.json``) says the server exposes;
 - user, read-only root, writable paths (emptyDir mounts), the read-only weights mount (PVC or image
-  volume), the environment (literals, ConfigMap and Secret keys resolved from the render) and the image
-  repository.
+  volume), the environment (literals, ConfigMap and Secret keys resolved from the render), the CPU and
+  memory limits and the image repository.
 
 Anything missing or unresolvable is a `ContractError` naming the object and field, never a silent gap.
 """
@@ -82,6 +82,10 @@ class RenderedContract:
     writable_paths: tuple[str, ...]
     weights_mount: str
     env: Mapping[str, str]
+    cpu_limit: float
+    """Cores the container may use (``resources.limits.cpu``)."""
+    memory_limit_bytes: int
+    """Bytes past which the kernel kills the container (``resources.limits.memory``)."""
 
     @property
     def probes(self) -> dict[str, HttpEndpoint]:
@@ -148,6 +152,7 @@ def derive_contract(
         writable_paths=_empty_dir_mounts(pod_spec, container),
         weights_mount=_weights_mount(pod_spec, container, where),
         env=_env(index, namespace, container, where),
+        **_limits(container, where),
     )
 
 
@@ -212,6 +217,20 @@ def _repository(image: str, where: str) -> str:
     repository = image.rsplit("@", 1)[0]
     name, _, tag = repository.rpartition(":")
     return name if name and "/" not in tag else repository
+
+
+def _limits(container: Object, where: str) -> dict[str, Any]:
+    """The container's CPU and memory limits: the image must serve within them."""
+    from components.gpu.capacity import quantity
+
+    limits = container.get("resources", {}).get("limits", {})
+    missing = [name for name in ("cpu", "memory") if name not in limits]
+    if missing:
+        raise ContractError(f"{where}: no resources.limits.{' or '.join(missing)}")
+    return {
+        "cpu_limit": float(quantity(str(limits["cpu"]))),
+        "memory_limit_bytes": int(quantity(str(limits["memory"]))),
+    }
 
 
 def _run_as(pod_spec: Object, container: Object, where: str) -> str:

@@ -252,8 +252,10 @@ class Container:
 
 def run_container(image: str, contract: RenderedContract, weights: Path, *extra: str) -> Container:
     """Runs ``image`` as the rendered pod would: its user, root filesystem, writable paths (tmpfs for
-    emptyDir), environment, read-only weights mount and args; every probe and metrics port published."""
+    emptyDir), environment, read-only weights mount, CPU and memory limits and args; every probe and
+    metrics port published."""
     args = ["run", "-d", "--user", contract.run_as]
+    args += ["--cpus", f"{contract.cpu_limit:g}", "--memory", str(contract.memory_limit_bytes)]
     if contract.read_only_root:
         args.append("--read-only")
     for path in contract.writable_paths:
@@ -445,6 +447,13 @@ def test_process_runs_as_the_contract_user(serving, serving_contract):
     ids = serving.exec("sh", "-c", 'echo "$(id -u):$(id -g)"')
 
     assert ids.stdout.strip() == serving_contract.run_as
+
+
+def test_serves_within_the_rendered_cpu_and_memory_limits(serving, serving_contract):
+    limits = json.loads(docker("inspect", "--format", "{{json .HostConfig}}", serving.id).stdout)
+
+    assert limits["NanoCpus"] == round(serving_contract.cpu_limit * 1e9)
+    assert limits["Memory"] == serving_contract.memory_limit_bytes
 
 
 def test_root_filesystem_is_read_only(serving, serving_contract):
