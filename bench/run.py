@@ -176,6 +176,16 @@ def run_size(n: int, repeat: int, directory: Path, log: Any) -> tuple[Workload, 
     return workload, {name: Figure.of(s) for name, s in samples.items()}
 
 
+SMALL_N = 10
+"""Sizes up to this one (and the 1-model render) take about a second a run: they are measured at least
+SMALL_REPEAT times, or their marginal cost per model is mostly noise."""
+SMALL_REPEAT = 9
+
+
+def repeats_for(n: int, repeat: int) -> int:
+    return max(repeat, SMALL_REPEAT) if n <= SMALL_N else repeat
+
+
 def fixed_cost(repeat: int, directory: Path) -> Figure:
     """What a render pays whatever N: a 1-model catalog."""
     project = synthetic_project(directory / "one", 1)
@@ -250,12 +260,15 @@ def main() -> None:
     print(f"machine: {machine()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="modelstack-bench-") as tmp:
         directory = args.keep or Path(tmp)
-        fixed = fixed_cost(args.repeat, directory)
+        fixed = fixed_cost(repeats_for(1, args.repeat), directory)
         print(f"  1-model render (fixed cost): wall {fixed.wall:.2f} s, cpu {fixed.cpu:.2f} s", flush=True)
-        results = [run_size(n, args.repeat, directory / f"n{n}", sys.stdout) for n in sizes]
+        results = [run_size(n, repeats_for(n, args.repeat), directory / f"n{n}", sys.stdout) for n in sizes]
 
     print(f"\nmachine at the end: {machine()}")
-    print(f"medians of {args.repeat} run(s), each in a fresh process; cells are wall s / CPU s / peak RSS MB")
+    print(
+        f"medians of {args.repeat} run(s) ({max(args.repeat, SMALL_REPEAT)} for N <= {SMALL_N} and the "
+        "1-model render), each in a fresh process; cells are wall s / CPU s / peak RSS MB"
+    )
     print(f"fixed cost (1-model render): {_timing(fixed)}\n")
     print(table(results, fixed))
     for workload, _ in results:
