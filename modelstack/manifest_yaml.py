@@ -105,7 +105,7 @@ class _Emitter:
                 raise _NeedsPyYAMLError
             head = prefix + self.string(key) + ":"
             prefix = pad
-            self.value(value[key], head, indent, in_mapping=True)
+            self.value(value[key], head, indent)
 
     def sequence(self, value: list[Any], indent: int, first_prefix: str | None = None) -> None:
         pad = " " * indent
@@ -121,7 +121,8 @@ class _Emitter:
             else:
                 self.line(head + " ", self._leaf(item))
 
-    def value(self, value: Any, head: str, indent: int, in_mapping: bool) -> None:
+    def value(self, value: Any, head: str, indent: int) -> None:
+        """A mapping's value after `head` (`key:`), on the same line when it is a leaf."""
         kind = type(value)
         if kind is dict and value:
             self.lines.append(head)

@@ -82,10 +82,12 @@ class ModelVersion(pulumi.ComponentResource):
         self.image = args.image
         object_name = version_object_name(args.model_name, args.version_name)
         self.config_map = None
+        config_name = None
         deployment_opts = child
         if has_config(args.version):
+            config_name = config_map_name(args.model_name, args.version_name, args.version)
             self.config_map = k8s.core.v1.ConfigMap(
-                config_map_name(args.model_name, args.version_name, args.version),
+                config_name,
                 **config_map_manifest(args.model_name, args.version_name, args.version, args.namespace),
                 opts=child,
             )
@@ -104,9 +106,7 @@ class ModelVersion(pulumi.ComponentResource):
             {
                 "deployment": object_name,
                 "service": object_name,
-                "configMap": config_map_name(args.model_name, args.version_name, args.version)
-                if self.config_map
-                else None,
+                "configMap": config_name,
                 "hpa": object_name if self.hpa else None,
             }
         )
