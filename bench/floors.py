@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,22 @@ def _resource_class(api_version: str, kind: str) -> Any:
     return getattr(module, kind)
 
 
+def _declare_object(
+    name: str, manifest: dict[str, Any], opts: Any, classes: dict[tuple[str, str], Any]
+) -> Any:
+    """One manifest as the pulumi-kubernetes resource of its kind (a CustomResource for a CRD's kind)."""
+    import pulumi_kubernetes as k8s
+
+    api_version, kind = manifest["apiVersion"], manifest["kind"]
+    fields = {_snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
+    if (api_version, kind) not in classes:
+        classes[api_version, kind] = _resource_class(api_version, kind)
+    cls = classes[api_version, kind]
+    if cls is None:
+        return k8s.apiextensions.CustomResource(name, api_version=api_version, kind=kind, opts=opts, **fields)
+    return cls(name, opts=opts, **fields)
+
+
 def declare_flat(manifests: list[dict[str, Any]]) -> None:
     """Declare every manifest as one resource of the stack's provider, in one loop."""
     import pulumi
@@ -67,17 +83,9 @@ def declare_flat(manifests: list[dict[str, Any]]) -> None:
     opts = pulumi.ResourceOptions(provider=provider)
     classes: dict[tuple[str, str], Any] = {}
     for manifest in manifests:
-        api_version, kind = manifest["apiVersion"], manifest["kind"]
-        fields = {_snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
-        name = f"{kind}-{manifest['metadata'].get('namespace', '')}-{manifest['metadata']['name']}"
-        key = (api_version, kind)
-        if key not in classes:
-            classes[key] = _resource_class(api_version, kind)
-        cls = classes[key]
-        if cls is None:
-            k8s.apiextensions.CustomResource(name, api_version=api_version, kind=kind, opts=opts, **fields)
-        else:
-            cls(name, opts=opts, **fields)
+        metadata = manifest["metadata"]
+        name = f"{manifest['kind']}-{metadata.get('namespace', '')}-{metadata['name']}"
+        _declare_object(name, manifest, opts, classes)
 
 
 def declare_structured(tree: list[dict[str, Any]]) -> None:
@@ -99,27 +107,17 @@ def declare_structured(tree: list[dict[str, Any]]) -> None:
             provider = k8s.Provider(entry["name"], render_yaml_to_directory="rendered", opts=opts)
             created[entry["urn"]] = provider
         elif entry["body"] is not None:
-            manifest = entry["body"]
-            api_version, kind = manifest["apiVersion"], manifest["kind"]
-            fields = {_snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=provider))
-            if (api_version, kind) not in classes:
-                classes[api_version, kind] = _resource_class(api_version, kind)
-            cls = classes[api_version, kind]
-            if cls is None:
-                resource = k8s.apiextensions.CustomResource(
-                    entry["name"], api_version=api_version, kind=kind, opts=opts, **fields
-                )
-            else:
-                resource = cls(entry["name"], opts=opts, **fields)
-            created[entry["urn"]] = resource
+            created[entry["urn"]] = _declare_object(entry["name"], entry["body"], opts, classes)
         elif not entry["custom"]:
             component = pulumi.ComponentResource(kind_of, entry["name"], None, opts)
             component.register_outputs({})
             created[entry["urn"]] = component
 
 
-def structured_floor(tree: list[dict[str, Any]]) -> int:
+def _registrations_under_mocks(declare: Callable[[], None]) -> int:
+    """Run `declare` as a program under the same runtime settings as `modelstack render` (garbage
+    collection included), so that a ratio to the render measures the program, not a setting."""
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
@@ -127,38 +125,27 @@ def structured_floor(tree: list[dict[str, Any]]) -> int:
 
     with lean_runtime():
         mocks = install("modelstack", "bench")
-        _sync_await(run_pulumi_func(lambda: declare_structured(tree)))
+        _sync_await(run_pulumi_func(declare))
     return len(mocks.registered)
+
+
+def structured_floor(tree: list[dict[str, Any]]) -> int:
+    return _registrations_under_mocks(lambda: declare_structured(tree))
 
 
 def flat_floor(manifests: list[dict[str, Any]]) -> int:
-    from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
-
-    from modelstack.mocks import install, lean_runtime
-
-    # The same runtime settings as `modelstack render` (garbage collection included), so that the ratio
-    # of the two measures the program, not a setting.
-    with lean_runtime():
-        mocks = install("modelstack", "bench")
-        _sync_await(run_pulumi_func(lambda: declare_flat(manifests)))
-    return len(mocks.registered)
+    return _registrations_under_mocks(lambda: declare_flat(manifests))
 
 
 def serialization_floor(manifests: list[dict[str, Any]], out: Path) -> int:
+    # The fastest writer available for manifests: the render's own (libyaml's output byte for byte).
+    from modelstack.manifest_yaml import dump
+
     for i, manifest in enumerate(manifests):
         path = out / f"{i:06d}.yaml"
         with path.open("w", encoding="utf-8") as stream:
-            stream.write(fastest_dump(manifest))
+            stream.write(dump(manifest))
     return len(manifests)
-
-
-def fastest_dump(manifest: dict[str, Any]) -> str:
-    """The fastest dumper available for manifests: the render's own writer (`modelstack.manifest_yaml`,
-    libyaml's output byte for byte, faster than libyaml's CSafeDumper on these objects)."""
-    from modelstack.manifest_yaml import dump
-
-    return dump(manifest)
 
 
 def prepare(project: Path, manifests_path: Path) -> None:
