@@ -14,17 +14,17 @@ import pulumi
 
 from components.catalog.catalog import Catalog
 from components.catalog.errors import CatalogError
-from components.catalog.loader import (
+from components.catalog.source import SourceMap
+from components.catalog.stack_config import StackConfig
+from components.outputs import stack_outputs
+from components.stack import ModelStack, ModelStackArgs
+from components.validation.loader import (
     CONFIG_NAMESPACE,
     load_catalog,
     parse_stack_config,
     stack_config_values,
     stack_file,
 )
-from components.catalog.source import SourceMap
-from components.catalog.stack_config import StackConfig
-from components.outputs import stack_outputs
-from components.stack import ModelStack, ModelStackArgs
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -71,7 +71,7 @@ def cli() -> None:
 @report_errors
 def validate(stack: str) -> None:
     """Validate the stack configuration and the catalog (no Pulumi, no rendering)."""
-    from components.catalog.loader import load_catalog, load_stack_config
+    from components.validation.loader import load_catalog, load_stack_config
 
     root = project_root()
     config = load_stack_config(root, stack)

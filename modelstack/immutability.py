@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from components.catalog.errors import CatalogError, Problem
-from components.catalog.loader import load_stack_config
 from components.catalog.source import SourceMap, load_yaml
 from components.catalog.version import VersionSpec
 from components.naming import version_object_name
+from components.validation.loader import load_stack_config
 
 if TYPE_CHECKING:
     from components.stack import ModelStack

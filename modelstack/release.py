@@ -227,7 +227,7 @@ def candidate_file(catalog_path: Path, text: str) -> Iterator[Path]:
 
 def validate_text(text: str, catalog_path: Path, stacks: Iterable[StackConfig]) -> None:
     """Raise InvalidEditError unless `text` is a valid catalog for every stack (nothing is written)."""
-    from components.catalog.loader import load_catalog
+    from components.validation.loader import load_catalog
 
     with candidate_file(catalog_path, text) as candidate:
         for stack in stacks:
@@ -255,7 +255,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 def stacks_beside(catalog_path: Path) -> list[StackConfig]:
     """Every stack configured next to the catalog (`Pulumi.<stack>.yaml`), or in the working directory."""
-    from components.catalog.loader import load_stack_config
+    from components.validation.loader import load_stack_config
 
     for root in (catalog_path.resolve().parent, Path.cwd()):
         names = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))

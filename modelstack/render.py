@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from components.catalog.errors import CatalogError
-from components.catalog.loader import CONFIG_NAMESPACE, stack_config_values
+from components.validation.loader import CONFIG_NAMESPACE, stack_config_values
 from modelstack import manifest_yaml
 from modelstack.immutability import LOCK_FILE, versions_lock
 from modelstack.mocks import Registered, install, lean_runtime

@@ -8,8 +8,8 @@ from typing import Self
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from components.catalog.base import PoolName, StrictModel
-from components.gpu.catalog import gpu_by_key, unknown_gpu_message
-from components.gpu.mig import check_layout, describe_layout, strategy_problems
+from components.facts.gpus import gpu_by_key, unknown_gpu_message
+from components.facts.mig import check_layout, describe_layout, strategy_problems
 
 
 class MigStrategy(StrEnum):

@@ -1,6 +1,8 @@
-"""GPU capacity: the GPU catalog, MIG layout validation and naming, and a read-only NVML inventory."""
+"""GPU capacity over validated catalog objects: pod scheduling, the capacity plan, GPU NodePools, and a
+read-only NVML inventory. The GPU catalog and MIG layouts themselves are facts (`components.facts`),
+re-exported here for the components that use them."""
 
-from components.gpu.catalog import (
+from components.facts.gpus import (
     GpuModel,
     MigProfile,
     all_gpus,
@@ -8,7 +10,7 @@ from components.gpu.catalog import (
     gpu_by_product,
     gpu_keys,
 )
-from components.gpu.mig import (
+from components.facts.mig import (
     Layout,
     LayoutCheck,
     MigStrategy,

@@ -28,7 +28,7 @@ from components.catalog.node_pool import NodePool
 from components.catalog.resources import Resources
 from components.catalog.stack_config import StackConfig
 from components.catalog.version import VersionSpec
-from components.gpu.mig import resource_name
+from components.facts.mig import resource_name
 from components.gpu.scheduling import per_node_supply, request_problems
 
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")

@@ -24,7 +24,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from components.catalog.node_pool import NodePool, Provisioner, Taint
-from components.gpu.mig import mig_config_name, mig_parted_config, mig_parted_document
+from components.facts.mig import mig_config_name, mig_parted_config, mig_parted_document
 from components.gpu.scheduling import GPU_PRODUCT_LABEL, is_mig_pool, pool_gpu, product_labels
 from components.naming import PART_OF
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from types import ModuleType
 from typing import Any
 
-from components.gpu.catalog import GpuModel, MigProfile, gfd_label_value, gpu_by_product, gpu_keys
+from components.facts.gpus import GpuModel, MigProfile, gfd_label_value, gpu_by_product, gpu_keys
 
 _MIB = 1024 * 1024
 _PROFILE_INDEX_COUNT_FALLBACK = 0x12  # NVML_GPU_INSTANCE_PROFILE_COUNT in NVML 12.x/13.x

@@ -19,8 +19,8 @@ from typing import Any
 
 from components.catalog.node_pool import MigStrategy, NodePool, Taint
 from components.catalog.resources import Resources
-from components.gpu.catalog import GpuModel, gpu_by_key, suggest
-from components.gpu.mig import WHOLE_GPU_RESOURCE, resource_name, single_strategy_product_labels
+from components.facts.gpus import GpuModel, gpu_by_key, suggest
+from components.facts.mig import WHOLE_GPU_RESOURCE, resource_name, single_strategy_product_labels
 
 GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
 

@@ -43,7 +43,7 @@ def command(stack: str, as_json: bool) -> None:
 
     Exits 2 when the stack or catalog is invalid, including a plan that cannot fit minimum replicas.
     """
-    from components.catalog.loader import load_catalog, load_stack_config
+    from components.validation.loader import load_catalog, load_stack_config
 
     root = project_root()
     config = load_stack_config(root, stack)

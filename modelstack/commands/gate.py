@@ -60,7 +60,7 @@ class GateInputs:
 
 def load_inputs(catalog: Path | None, stack: str | None) -> GateInputs:
     """Validate the catalog against the stack's configuration; the namespace comes from the stack."""
-    from components.catalog.loader import load_catalog, load_stack_config
+    from components.validation.loader import load_catalog, load_stack_config
 
     root = Path.cwd()  # Pulumi.<stack>.yaml sits in the project directory, like for `pulumi` itself
     config = load_stack_config(root, stack or _only_stack(root))

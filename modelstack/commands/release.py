@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from components.catalog.loader import CONFIG_NAMESPACE, load_stack_config, stack_config_values
+from components.validation.loader import CONFIG_NAMESPACE, load_stack_config, stack_config_values
 from modelstack import plan_format
 from modelstack.cli import project_root, report_errors
 from modelstack.diff import Plan, plan, read_render

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from components.catalog.errors import CatalogError
-from components.catalog.loader import LoadedCatalog, load_catalog, load_stack_config
 from components.catalog.model import ModelSpec
 from components.catalog.stack_config import StackConfig
+from components.validation.loader import LoadedCatalog, load_catalog, load_stack_config
 from modelstack.render import Render, run_program
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from components.catalog.errors import CatalogError, Problem
-from components.catalog.loader import load_catalog, load_stack_config
+from components.validation.loader import load_catalog, load_stack_config
 from tests.foundation.catalog_project import CATALOG, DIGEST_1, RuleCase, line_of, make_project
 
 

@@ -1,6 +1,6 @@
 """An independent, brute-force statement of the MIG placement rules, for checking the validator.
 
-Deliberately naive: it shares no code with components.gpu.mig beyond the catalog data types.
+Deliberately naive: it shares no code with components.facts.mig beyond the catalog data types.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 
-from components.gpu.catalog import GpuModel
+from components.facts.gpus import GpuModel
 
 
 def placement_problems(gpu: GpuModel, layout: Mapping[str, int], placement: Mapping[str, tuple[int, ...]]) -> list[str]:

@@ -1,4 +1,4 @@
-"""Specification of the built-in GPU catalog (components/gpu/gpus.yaml)."""
+"""Specification of the built-in GPU catalog (components/facts/gpus.yaml)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.gpu.catalog import (
+from components.facts.gpus import (
     GpuModel,
     all_gpus,
     base_product,

@@ -1,4 +1,4 @@
-"""Specification of the MIG layout validator (components.gpu.mig.check_layout)."""
+"""Specification of the MIG layout validator (components.facts.mig.check_layout)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mig_oracle import fits_by_brute_force, placement_problems
 
-from components.gpu.catalog import GpuModel, MigProfile, all_gpus, gpu_by_key
-from components.gpu.mig import check_layout
+from components.facts.gpus import GpuModel, MigProfile, all_gpus, gpu_by_key
+from components.facts.mig import check_layout
 
 MIG_GPUS = tuple(gpu for gpu in all_gpus() if gpu.mig_capable)
 EIGHT_SLICE_GPUS = tuple(gpu for gpu in MIG_GPUS if gpu.memory_slices == 8)

@@ -10,8 +10,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components.gpu.catalog import GpuModel, all_gpus, gpu_by_key
-from components.gpu.mig import (
+from components.facts.gpus import GpuModel, all_gpus, gpu_by_key
+from components.facts.mig import (
     MigStrategy,
     mig_config_name,
     mig_parted_config,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from components.catalog.errors import CatalogError, Problem, Severity
-from components.catalog.loader import load_catalog, load_stack_config
+from components.validation.loader import load_catalog, load_stack_config
 from tests.foundation.catalog_project import RuleCase
 from tests.gpu_pools.project import CATALOG, STACK_NAME, line_of, make_project
 

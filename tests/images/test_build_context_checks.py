@@ -109,7 +109,7 @@ def test_cache_key_changes_with_the_base_digest(tmp_path: Path) -> None:
 
 def test_catalog_rule_locates_an_unpinned_base_at_the_versions_dockerfile(tmp_path: Path) -> None:
     from components.catalog.errors import CatalogError
-    from components.catalog.loader import load_catalog, load_stack_config
+    from components.validation.loader import load_catalog, load_stack_config
     from tests.foundation.catalog_project import CATALOG, line_of, make_project
 
     write(tmp_path / "srv" / "Dockerfile", "FROM python:3.12\n")

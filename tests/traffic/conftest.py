@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from components.catalog.catalog import Catalog
-from components.catalog.loader import load_catalog, load_stack_config
 from components.catalog.model import ModelSpec
 from components.catalog.stack_config import StackConfig
+from components.validation.loader import load_catalog, load_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from components.catalog.errors import CatalogError, Problem
-from components.catalog.loader import load_catalog, load_stack_config
+from components.validation.loader import load_catalog, load_stack_config
 
 from .conftest import Project, version_of
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from components.gpu.catalog import (
+from components.facts.gpus import (
     GpuModel,
     MigProfile,
     gfd_label_value,

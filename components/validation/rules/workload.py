@@ -7,8 +7,8 @@ from posixpath import normpath
 
 from components.catalog.errors import Finding
 from components.catalog.model import ModelSpec
-from components.catalog.rules.context import RuleContext
 from components.catalog.version import VersionSpec
+from components.validation.rules.context import RuleContext
 
 # Kept in step with components/workload (the catalog must not import the Pulumi components).
 CONFIG_MOUNT_PATH = "/etc/modelstack/config"

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pydantic.alias_generators import to_camel
 
 from components.catalog.errors import Finding, did_you_mean
-from components.catalog.rules.context import RuleContext
 from components.catalog.server import CUSTOM_REQUIRED, ServerKind
 from components.catalog.version import image_problem
 from components.catalog.workload import Precision
+from components.validation.rules.context import RuleContext
 
 
 def weights_sum_to_100(ctx: RuleContext) -> Iterator[Finding]:

@@ -10,8 +10,8 @@ from components.autoscaling.metrics import served_metric_name
 from components.catalog.autoscaling import AutoscalingSpec
 from components.catalog.errors import Finding, Path, Severity, did_you_mean
 from components.catalog.model import ModelSpec, is_autoscaled
-from components.catalog.rules.context import RuleContext
 from components.catalog.server import ServerPreset
+from components.validation.rules.context import RuleContext
 
 SMALLEST_TARGET = 0.001
 """A Kubernetes quantity has milli precision: a smaller averageValue would round to 0."""

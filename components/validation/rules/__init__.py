@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from components.catalog.errors import Finding
-from components.catalog.rules.autoscaling import AUTOSCALING_RULES
-from components.catalog.rules.context import RuleContext
-from components.catalog.rules.core import CORE_RULES
-from components.catalog.rules.gpu import GPU_RULES
-from components.catalog.rules.images import IMAGE_RULES
-from components.catalog.rules.traffic import TRAFFIC_RULES
-from components.catalog.rules.workload import WORKLOAD_RULES
+from components.validation.rules.autoscaling import AUTOSCALING_RULES
+from components.validation.rules.context import RuleContext
+from components.validation.rules.core import CORE_RULES
+from components.validation.rules.gpu import GPU_RULES
+from components.validation.rules.images import IMAGE_RULES
+from components.validation.rules.traffic import TRAFFIC_RULES
+from components.validation.rules.workload import WORKLOAD_RULES
 
 Rule = Callable[[RuleContext], Iterable[Finding]]
 

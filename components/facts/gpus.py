@@ -187,7 +187,7 @@ def _check_unique(models: tuple[GpuModel, ...]) -> None:
 @cache
 def all_gpus() -> tuple[GpuModel, ...]:
     """Every GPU in the packaged catalog, in file order (loaded once per process)."""
-    text = resources.files(__package__ or "components.gpu").joinpath(CATALOG_FILE).read_text(encoding="utf-8")
+    text = resources.files(__package__ or "components.facts").joinpath(CATALOG_FILE).read_text(encoding="utf-8")
     raw = _CatalogFile.model_validate(yaml.safe_load(text))
     models = tuple(_build_model(entry, raw.geometries) for entry in raw.gpus)
     _check_unique(models)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from components.catalog.errors import Finding
-from components.catalog.rules.context import RuleContext
 from components.images.context import context_problems
+from components.validation.rules.context import RuleContext
 
 
 def build_contexts_are_pinned(ctx: RuleContext) -> Iterator[Finding]:

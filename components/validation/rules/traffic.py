@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from components.catalog.errors import Finding
-from components.catalog.rules.context import RuleContext
+from components.validation.rules.context import RuleContext
 
 
 def exposed_hosts_are_unique(ctx: RuleContext) -> Iterator[Finding]:

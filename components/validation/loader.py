@@ -12,11 +12,11 @@ from pydantic import BaseModel, ValidationError
 from components.catalog.catalog import Catalog
 from components.catalog.errors import CatalogError, Problem, Severity
 from components.catalog.model import ModelSpec
-from components.catalog.rules import RuleContext, run_rules
 from components.catalog.source import SourceMap, load_yaml
 from components.catalog.stack_config import StackConfig
 from components.catalog.translate import problems_from
 from components.catalog.version import VersionSpec
+from components.validation.rules import RuleContext, run_rules
 
 CONFIG_NAMESPACE = "modelstack"
 

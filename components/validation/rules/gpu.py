@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from components.catalog.errors import Finding
-from components.catalog.rules.context import RuleContext
 from components.gpu.capacity import capacity_findings, oversized_host_requests
 from components.gpu.scheduling import request_problems
+from components.validation.rules.context import RuleContext
 
 
 def requests_suit_their_pool(ctx: RuleContext) -> Iterator[Finding]:
