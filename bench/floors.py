@@ -121,7 +121,7 @@ def _registrations_under_mocks(declare: Callable[[], None]) -> int:
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from modelstack.mocks import install, lean_runtime
+    from modelstack.engine.mocks import install, lean_runtime
 
     with lean_runtime():
         mocks = install("modelstack", "bench")
@@ -139,7 +139,7 @@ def flat_floor(manifests: list[dict[str, Any]]) -> int:
 
 def serialization_floor(manifests: list[dict[str, Any]], out: Path) -> int:
     # The fastest writer available for manifests: the render's own (libyaml's output byte for byte).
-    from modelstack.manifest_yaml import dump
+    from modelstack.engine.manifest_yaml import dump
 
     for i, manifest in enumerate(manifests):
         path = out / f"{i:06d}.yaml"
@@ -152,7 +152,7 @@ def prepare(project: Path, manifests_path: Path) -> None:
     """Render `project` once and keep what the floors declare: every object (apiVersion, kind, metadata,
     spec, ...) as JSON, and next to it (`*.tree.json`) every registration in order with its parent and
     dependencies. Prints the number of objects and of Pulumi resources (components included)."""
-    from modelstack.render import normalize, run_program
+    from modelstack.engine.render import normalize, run_program
 
     with _recording_registrations() as registrations:
         render = run_program(project, "bench")
@@ -207,7 +207,7 @@ def _recording_registrations() -> Iterator[list[tuple[dict[str, Any], dict[str, 
 
 
 def main(argv: list[str]) -> None:
-    from modelstack.mocks import one_shot_process
+    from modelstack.engine.mocks import one_shot_process
 
     one_shot_process()  # as `modelstack` does: the same garbage-collection policy for the floor
     mode, *args = argv

@@ -22,7 +22,7 @@ from pyinstrument import Profiler
 from pyinstrument.frame import Frame
 
 from bench.synthetic import STACK, synthetic_project
-from modelstack.render import run_program, write_render
+from modelstack.engine.render import run_program, write_render
 
 
 def _frames(frame: Frame) -> Iterator[Frame]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from modelstack.render import Render, run_program, write_render
+from modelstack.engine.render import Render, run_program, write_render
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

@@ -1,6 +1,6 @@
 """A version's `smokeTest:` block: golden requests the in-cluster checker sends before traffic moves.
 
-`to_checker_spec` turns it into the JSON that `modelstack/smoke_check.py` (stdlib only) reads.
+`to_checker_spec` turns it into the JSON that `modelstack/release/smoke_check.py` (stdlib only) reads.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ class SmokeTest(StrictModel):
 
 
 def to_checker_spec(smoke: SmokeTest, endpoint: str) -> dict[str, Any]:
-    """The JSON document `modelstack/smoke_check.py` reads, for a version served at `endpoint`."""
+    """The JSON document `modelstack/release/smoke_check.py` reads, for a version served at `endpoint`."""
     return {
         "endpoint": endpoint.rstrip("/"),
         "timeoutSeconds": smoke.timeout_seconds,

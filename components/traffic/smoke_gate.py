@@ -1,7 +1,7 @@
 """The smoke gate: golden requests run by a Job against each new version before traffic moves.
 
 Per version with a `smokeTest`: an immutable ConfigMap holding the stdlib-only checker
-(`modelstack/smoke_check.py`) and its spec, and a Job running it. pulumi-kubernetes waits for a Job to
+(`modelstack/release/smoke_check.py`) and its spec, and a Job running it. pulumi-kubernetes waits for a Job to
 complete, so a failing checker fails `pulumi up`; the model's VirtualService depends on these Jobs, so its
 weights never change before every smoke test passed. Job templates are immutable: the Job's name carries a
 hash of everything it runs, so a changed test, checker or image is a new Job.
@@ -36,7 +36,7 @@ STARTUP_ALLOWANCE_SECONDS = 120  # image pull and the sidecar's start, before th
 
 def checker_source() -> str:
     """The checker program as shipped in the `modelstack` package, read when the program runs."""
-    return resources.files("modelstack").joinpath(CHECKER_FILE).read_text(encoding="utf-8")
+    return resources.files("modelstack.release").joinpath(CHECKER_FILE).read_text(encoding="utf-8")
 
 
 def smoke_deadline_seconds(smoke: SmokeTest) -> int:

@@ -13,7 +13,7 @@ from components.catalog.errors import CatalogError
 from components.catalog.model import ModelSpec
 from components.catalog.stack_config import StackConfig
 from components.validation.loader import LoadedCatalog, load_catalog, load_stack_config
-from modelstack.render import Render, run_program
+from modelstack.engine.render import Render, run_program
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "registry.example.com/models/m@sha256:" + "ab" * 32

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from modelstack.render import Render
+from modelstack.engine.render import Render
 
 from .conftest import IMAGE, of_kind
 

@@ -7,7 +7,7 @@ import pytest
 from components.autoscaling.hpa import quantity
 from components.catalog.model import is_autoscaled
 from components.naming import version_object_name
-from modelstack.render import Render
+from modelstack.engine.render import Render
 
 from .conftest import IMAGE, of_kind
 
@@ -169,7 +169,7 @@ def test_targets_become_kubernetes_quantities(target: float, expected: str) -> N
 def test_hpa_is_declared_by_its_model_version_after_its_deployment(monkeypatch) -> None:
     import pulumi_kubernetes as k8s
 
-    from modelstack.render import run_program
+    from modelstack.engine.render import run_program
     from tests.conftest import ROOT
 
     declared: dict[str, tuple[str, list[str]]] = {}

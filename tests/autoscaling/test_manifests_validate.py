@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from modelstack.render import Render
+from modelstack.engine.render import Render
 
 from .test_observability import EMBEDDER
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from components.catalog.errors import CatalogError
-from modelstack.render import Render
+from modelstack.engine.render import Render
 
 from .conftest import IMAGE, of_kind
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from modelstack.render import Render
+from modelstack.engine.render import Render
 
 from .conftest import ROOT, of_kind
 from .test_adapter_rules import adapter_config, series_name

@@ -1,7 +1,7 @@
 """A preview of a small catalog change shows exactly that change, even among a hundred models.
 
 The catalogs are the benchmark's synthetic ones (bench/synthetic.py, N = 100), rendered in-process and
-compared with `modelstack.diff.plan`, as `modelstack preview` does.
+compared with `modelstack.engine.diff.plan`, as `modelstack preview` does.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from bench.synthetic import (  # noqa: E402
     version_body,
     write_project,
 )
-from modelstack.diff import Action, plan  # noqa: E402
-from modelstack.render import run_program  # noqa: E402
+from modelstack.engine.diff import Action, plan  # noqa: E402
+from modelstack.engine.render import run_program  # noqa: E402
 
 N = 100
 WEIGHT_MODEL = 0

@@ -17,7 +17,7 @@ if str(ROOT) not in sys.path:
 
 from bench.floors import flat_floor, prepare, structured_floor, tree_path  # noqa: E402
 from bench.synthetic import STACK, synthetic_project  # noqa: E402
-from modelstack.render import run_program  # noqa: E402
+from modelstack.engine.render import run_program  # noqa: E402
 
 N = 6
 

@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 PROBE = textwrap.dedent(
     """
     import gc, json, sys, weakref
-    import modelstack.mocks as mocks
+    import modelstack.engine.mocks as mocks
 
     class Node:
         pass

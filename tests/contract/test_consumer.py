@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from components.contract.consumer import ContractError, model_of, parse_contract, stack_name
-from modelstack.render import write_render
+from modelstack.engine.render import write_render
 
 HARNESS = Path(__file__).with_name("consumer_harness.py")
 

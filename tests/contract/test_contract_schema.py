@@ -38,7 +38,7 @@ def test_committed_schema_is_a_valid_draft_2020_12_schema() -> None:
 def test_rendered_outputs_json_validates_against_the_committed_schema(
     render_of, stack: str, tmp_path: Path
 ) -> None:
-    from modelstack.render import write_render
+    from modelstack.engine.render import write_render
 
     write_render(render_of(stack), tmp_path / stack)
     outputs = json.loads((tmp_path / stack / "outputs.json").read_text(encoding="utf-8"))

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelstack import manifest_yaml
-from modelstack.render import Render
+from modelstack.engine import manifest_yaml
+from modelstack.engine.render import Render
 
 # Strings built to hit every rule of plain versus quoted style: indicators first and inside, ": " and
 # " #", YAML 1.1 booleans/nulls/numbers/timestamps, document markers, quotes, spaces at the ends, long

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from components.catalog.errors import CatalogError
-from modelstack import mocks
-from modelstack.render import run_program
+from modelstack.engine import mocks
+from modelstack.engine.render import run_program
 from tests.foundation.catalog_project import CATALOG, make_project
 
 BASE: dict[str, Any] = yaml.safe_load(CATALOG)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from components.catalog.errors import CatalogError
-from modelstack.render import Render, render_stack, run_program
+from modelstack.engine.render import Render, render_stack, run_program
 from tests.foundation.catalog_project import CATALOG, STACK, make_project
 
 

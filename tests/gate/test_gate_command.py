@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from components.catalog.analysis import AnalysisSpec
-from modelstack.commands import gate as gate_command
-from modelstack.commands.gate import GateInputs, command, pick_canary, pick_stable
+from modelstack.cli.commands import gate as gate_command
+from modelstack.cli.commands.gate import GateInputs, command, pick_canary, pick_stable
 
 from .series import AT, NAMESPACE
 
@@ -57,9 +57,9 @@ def catalog(monkeypatch: pytest.MonkeyPatch) -> dict[str, Model]:
 @pytest.fixture
 def release(monkeypatch: pytest.MonkeyPatch) -> FakeRelease:
     fake = FakeRelease()
-    module = types.ModuleType("modelstack.release")
+    module = types.ModuleType("modelstack.release.edits")
     module.set_weight = fake.set_weight  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "modelstack.release", module)
+    monkeypatch.setitem(sys.modules, "modelstack.release.edits", module)
     return fake
 
 

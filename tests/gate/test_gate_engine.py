@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from components.catalog.analysis import AnalysisSpec
-from modelstack.gate import (
+from modelstack.release.gate import (
     EXIT_CODES,
     CheckResult,
     Decision,

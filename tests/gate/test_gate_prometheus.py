@@ -7,7 +7,7 @@ import math
 import pytest
 
 from components.catalog.analysis import AnalysisSpec, CustomMetric
-from modelstack.gate import (
+from modelstack.release.gate import (
     CheckResult,
     Decision,
     GateResult,

@@ -1,4 +1,4 @@
-"""Specification of ``modelstack gpus`` (modelstack.commands.gpus.command), with pynvml faked."""
+"""Specification of ``modelstack gpus`` (modelstack.cli.commands.gpus.command), with pynvml faked."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner, Result
 from gpu_nvml_fake import NVML_ERROR_DRIVER_NOT_LOADED, NVML_ERROR_LIBRARY_NOT_FOUND, FakePynvml, load_device
 
-from modelstack.commands.gpus import command
+from modelstack.cli.commands.gpus import command
 
 H100 = load_device("h100-80gb-hbm3.json")
 

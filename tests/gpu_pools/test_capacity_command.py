@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from components.gpu.capacity import capacity_plan
 from components.validation.loader import load_catalog, load_stack_config
-from modelstack.commands.capacity import command
-from modelstack.render import Render
+from modelstack.cli.commands.capacity import command
+from modelstack.engine.render import Render
 from tests.gpu_pools.project import CATALOG, STACK_NAME, line_of, make_project
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from modelstack.render import Render, run_program
+from modelstack.engine.render import Render, run_program
 from tests.conftest import objects_of_kind
 from tests.gpu_pools.project import STACK_NAME, make_project
 

@@ -136,7 +136,7 @@ def test_the_project_catalog_has_no_problem(tmp_path: Path) -> None:
 
 
 def test_an_impossible_profile_stops_the_render_with_the_located_message(tmp_path: Path) -> None:
-    from modelstack.render import run_program
+    from modelstack.engine.render import run_program
 
     make_project(tmp_path, CATALOG.replace("migProfile: 3g.20gb", "migProfile: 3g.40gb"))
 

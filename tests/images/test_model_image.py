@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from modelstack.render import Render
+from modelstack.engine.render import Render
 from tests.conftest import objects_of_kind
 
 DIGEST_REF = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")

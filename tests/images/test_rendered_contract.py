@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from modelstack.render import Render, write_render
+from modelstack.engine.render import Render, write_render
 from tests.integration.rendered_contract import (
     ContractError,
     HttpEndpoint,

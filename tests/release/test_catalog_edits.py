@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from modelstack.release import (
+from modelstack.release.edits import (
     InvalidEditError,
     ReleaseError,
     plan_retire,

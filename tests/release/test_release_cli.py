@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from modelstack.commands.release import promote, render_with_catalog, retire, rollback
-from modelstack.diff import Action, plan, read_render
+from modelstack.cli.commands.release import promote, render_with_catalog, retire, rollback
+from modelstack.engine.diff import Action, plan, read_render
 
 from .conftest import ROOT
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelstack.release import ReleaseError, rebalance, rollback_target
+from modelstack.release.edits import ReleaseError, rebalance, rollback_target
 
 
 def test_promote_shares_the_rest_in_proportion():

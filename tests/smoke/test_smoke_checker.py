@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-import modelstack.smoke_check
+import modelstack.release.smoke_check
 
-CHECKER = Path(modelstack.smoke_check.__file__)
+CHECKER = Path(modelstack.release.smoke_check.__file__)
 EXPECT = {"outputs.0.data": [0.1, 0.9], "outputs.0.name": "probs"}
 
 

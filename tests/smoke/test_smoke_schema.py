@@ -12,7 +12,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-import modelstack.smoke_check
+import modelstack.release.smoke_check
 from components.catalog.smoke import GoldenRequest, SmokeTest, Tolerance, to_checker_spec
 
 EXAMPLE = """
@@ -130,7 +130,7 @@ def test_checker_passes_a_good_server_with_the_spec_made_from_the_catalog(
     spec_file.write_text(json.dumps(to_checker_spec(smoke, model_server)))
 
     result = subprocess.run(
-        [sys.executable, "-I", "-S", modelstack.smoke_check.__file__, str(spec_file)],
+        [sys.executable, "-I", "-S", modelstack.release.smoke_check.__file__, str(spec_file)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from components.traffic.access import authorization_policy_manifest
-from modelstack.render import Render
+from modelstack.engine.render import Render
 from tests.conftest import objects_of_kind
 
 from .conftest import model_of

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.traffic.smoke_gate import smoke_deadline_seconds, smoke_run
-from modelstack.render import run_program
+from modelstack.engine.render import run_program
 from tests.conftest import ROOT, objects_of_kind
 
 from .conftest import model_of
@@ -34,7 +34,7 @@ def test_job_runs_the_checker_from_its_config_map(dev_render):
     assert container["image"].startswith("docker.io/library/python@sha256:")
     config_map = objects_of_kind(dev_render, "ConfigMap")[pod["volumes"][0]["configMap"]["name"]]
     assert config_map["immutable"] is True
-    assert config_map["data"]["smoke_check.py"] == (ROOT / "modelstack" / "smoke_check.py").read_text()
+    assert config_map["data"]["smoke_check.py"] == (ROOT / "modelstack" / "release" / "smoke_check.py").read_text()
 
 
 def test_checker_spec_targets_the_versions_own_service(dev_render):

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from modelstack.cli import cli
-from modelstack.commands import COMMANDS
+from modelstack.cli.commands import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = ROOT / ".github" / "workflows"

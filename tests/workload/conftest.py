@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from modelstack.render import Manifest, Render, dump_yaml, run_program
+from modelstack.engine.render import Manifest, Render, dump_yaml, run_program
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml", "models.yaml")

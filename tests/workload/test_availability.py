@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from modelstack.render import Render
+from modelstack.engine.render import Render
 
 from .conftest import of_kind, pod_spec
 

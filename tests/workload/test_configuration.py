@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from components.catalog.version import VersionSpec
 from components.workload.config import config_map_name
-from modelstack.render import Render
+from modelstack.engine.render import Render
 
 from .conftest import of_kind, pod_spec, server_container, version_of
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components.workload.pod import STARTUP_PERIOD_SECONDS, startup_failure_threshold
-from modelstack.render import Render
+from modelstack.engine.render import Render
 
 from .conftest import REPO, Project, of_kind, pod_spec, server_container, version_of
 

@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from modelstack.cli import cli
-from modelstack.immutability import LOCK_FILE, next_version_name
-from modelstack.render import write_render
+from modelstack.engine.lock import LOCK_FILE
+from modelstack.engine.render import write_render
+from modelstack.release.immutability import next_version_name
 
 from .conftest import Project, version_of
 

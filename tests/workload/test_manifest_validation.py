@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from modelstack.render import Render
+from modelstack.engine.render import Render
 
 from .conftest import workload_objects
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from modelstack.render import Render
+from modelstack.engine.render import Render
 
 from .conftest import of_kind, pod_spec, server_container
 

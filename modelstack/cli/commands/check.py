@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from modelstack.check import check_manifests, load_policies, read_manifests
-from modelstack.cli import EXIT_FAILURE, project_root, report_errors, stack_option
+from modelstack.cli.common import EXIT_FAILURE, project_root, report_errors, stack_option
+from modelstack.engine.check import check_manifests, load_policies, read_manifests
 
 
 @click.command("check")
@@ -31,7 +31,7 @@ def command(stack: str, directory: Path | None) -> None:
         manifests = read_manifests(directory)
         source = str(directory)
     else:
-        from modelstack.render import run_program
+        from modelstack.engine.render import run_program
 
         manifests = run_program(root, stack).manifests
         source = f"stack {stack}"

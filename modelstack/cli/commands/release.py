@@ -18,10 +18,11 @@ from pathlib import Path
 import click
 
 from components.validation.loader import CONFIG_NAMESPACE, load_stack_config, stack_config_values
-from modelstack import plan_format
-from modelstack.cli import project_root, report_errors
-from modelstack.diff import Plan, plan, read_render
-from modelstack.release import (
+from modelstack.cli.common import project_root, report_errors
+from modelstack.engine import plan_format
+from modelstack.engine.diff import Plan, plan, read_render
+from modelstack.engine.render import render_stack
+from modelstack.release.edits import (
     Edit,
     ReleaseError,
     candidate_file,
@@ -31,7 +32,6 @@ from modelstack.release import (
     validate_text,
     write_atomically,
 )
-from modelstack.render import render_stack
 
 EXIT_INVALID = 2
 _STACK_FILE = "Pulumi.{stack}.yaml"

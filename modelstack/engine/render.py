@@ -18,27 +18,13 @@ from typing import Any
 
 from components.catalog.errors import CatalogError
 from components.validation.loader import CONFIG_NAMESPACE, stack_config_values
-from modelstack import manifest_yaml
-from modelstack.immutability import LOCK_FILE, versions_lock
-from modelstack.mocks import Registered, install, lean_runtime
+from modelstack.engine import manifest_yaml
+from modelstack.engine.lock import LOCK_FILE, versions_lock
+from modelstack.engine.manifest import Manifest
+from modelstack.engine.mocks import Registered, install, lean_runtime
 
 PROJECT = "modelstack"
 SECRET_PLACEHOLDER = "[secret]"
-
-
-@dataclass(frozen=True)
-class Manifest:
-    api_version: str
-    kind: str
-    namespace: str | None
-    name: str
-    body: dict[str, Any]
-
-    @property
-    def key(self) -> str:
-        """Identity of the object in the cluster, also its file path in a render."""
-        group = self.api_version.split("/")[0] if "/" in self.api_version else "core"
-        return f"{self.namespace or '_cluster'}/{self.kind}.{group}/{self.name}.yaml"
 
 
 @dataclass(frozen=True)

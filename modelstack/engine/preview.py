@@ -6,13 +6,15 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from modelstack.diff import Plan, plan, read_render
-from modelstack.immutability import catalog_source, check_versions_unchanged, read_lock
-from modelstack.render import render_stack
+from modelstack.engine.diff import Plan, plan, read_render
+from modelstack.engine.render import render_stack
+
+Guard = Callable[[Path, Path], None]
+"""Called with the base and the head render directories before the plan is made; raises to refuse it."""
 
 
 class BaseRenderError(Exception):
@@ -56,14 +58,23 @@ def render_git_base(root: Path, ref: str, stack: str, out: Path) -> Path:
     return out
 
 
-def preview(root: Path, stack: str, base_ref: str | None, base_dir: Path | None, work: Path) -> Plan:
+def preview(
+    root: Path,
+    stack: str,
+    base_ref: str | None,
+    base_dir: Path | None,
+    work: Path,
+    *,
+    guard: Guard | None = None,
+) -> Plan:
     head_dir = work / "head"
     head = render_stack(root, stack, head_dir)
     if base_dir is None and base_ref is not None:
         base_dir = render_git_base(root, base_ref, stack, work / "base")
-    if base_dir is not None:
-        # A released version never changes: refuse (exit 2) before printing any plan.
-        check_versions_unchanged(read_lock(base_dir), read_lock(head_dir), catalog_source(root, stack))
+    if base_dir is not None and guard is not None:
+        # The release tooling's check that a released version never changes: it refuses (exit 2) here,
+        # before any plan is printed.
+        guard(base_dir, head_dir)
     base = read_render(base_dir) if base_dir is not None else {}
     # The head's objects are still in memory: reading back the files just written doubled the YAML cost.
     return plan(base, {m.key: m.body for m in head.manifests})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from modelstack.commands import capacity, check, gate, gpus, release
+from modelstack.cli.commands import capacity, check, gate, gpus, release
 
 COMMANDS: tuple[click.Command, ...] = (
     gate.command,

@@ -2,63 +2,22 @@
 
 Exit codes: 0 success, 2 invalid input (catalog or stack configuration; nothing is written), 1 any other
 failure. Subcommands with their own outcomes (gate) document theirs.
+
+The package owns the command line only: parsing options, calling the engine (`modelstack.engine`) and
+the release tooling (`modelstack.release`), printing their results. It may import those two and
+`components`; nothing imports it. The group and the three core commands live here, the other commands in
+`commands/` (each a click command named `command`), and what they share in `common`.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
-from components.catalog.errors import CatalogError
-
-EXIT_INVALID = 2
-EXIT_FAILURE = 1
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def project_root() -> Path:
-    """The directory holding Pulumi.yaml: the current one or its nearest parent."""
-    here = Path.cwd()
-    for candidate in (here, *here.parents):
-        if (candidate / "Pulumi.yaml").exists():
-            return candidate
-    return here
-
-
-def report_errors(func: F) -> F:
-    """Invalid input → located messages and exit 2; anything else → one line and exit 1; no traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except CatalogError as exc:
-            for problem in exc.problems:
-                click.echo(str(problem), err=True)
-            click.echo(f"{len(exc.errors)} error(s); nothing was rendered or changed.", err=True)
-            raise SystemExit(EXIT_INVALID) from None
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
-            raise
-        except Exception as exc:
-            if os.environ.get("MODELSTACK_DEBUG"):
-                raise
-            click.echo(f"error: {exc}", err=True)
-            raise SystemExit(EXIT_FAILURE) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-stack_option = click.option(
-    "--stack", "-s", default="dev", show_default=True, help="Stack name (Pulumi.<stack>.yaml)."
-)
+from modelstack.cli.common import EXIT_FAILURE, EXIT_INVALID, project_root, report_errors, stack_option
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -96,7 +55,7 @@ def validate(stack: str) -> None:
 @report_errors
 def render(stack: str, out: Path | None) -> None:
     """Run the program under Pulumi's mock runtime and write one YAML file per Kubernetes object."""
-    from modelstack.render import render_stack
+    from modelstack.engine.render import render_stack
 
     root = project_root()
     target = out or root / "rendered" / stack
@@ -120,16 +79,18 @@ def render(stack: str, out: Path | None) -> None:
 @report_errors
 def preview(stack: str, base_ref: str | None, base_dir: Path | None, as_json: bool, markdown: bool) -> None:
     """Print the plan between a base and the working tree: creates, updates with fields, replaces, deletes."""
-    from modelstack import plan_format
-    from modelstack.preview import BaseRenderError
-    from modelstack.preview import preview as run_preview
+    from modelstack.engine import plan_format
+    from modelstack.engine.preview import BaseRenderError
+    from modelstack.engine.preview import preview as run_preview
+    from modelstack.release.immutability import released_versions_guard
 
     if base_ref and base_dir:
         raise click.UsageError("give --base or --base-dir, not both")
     root = project_root()
     with tempfile.TemporaryDirectory(prefix="modelstack-preview-") as work:
         try:
-            result = run_preview(root, stack, base_ref, base_dir, Path(work))
+            guard = released_versions_guard(root, stack)
+            result = run_preview(root, stack, base_ref, base_dir, Path(work), guard=guard)
         except BaseRenderError as exc:
             click.echo(f"error: {exc}", err=True)
             raise SystemExit(EXIT_FAILURE) from None
@@ -143,14 +104,14 @@ def preview(stack: str, base_ref: str | None, base_dir: Path | None, as_json: bo
 
 
 def _register_optional_commands() -> None:
-    from modelstack.commands import COMMANDS
+    from modelstack.cli.commands import COMMANDS
 
     for command in COMMANDS:
         cli.add_command(command)
 
 
 def main() -> None:
-    from modelstack.mocks import one_shot_process
+    from modelstack.engine.mocks import one_shot_process
 
     one_shot_process()
     _register_optional_commands()
@@ -160,3 +121,6 @@ def main() -> None:
         # The mock runtime leaves an event loop behind whose finalizer prints noise at exit.
         sys.stdout.flush()
         sys.stderr.flush()
+
+
+__all__ = ["EXIT_FAILURE", "EXIT_INVALID", "cli", "main", "project_root", "report_errors", "stack_option"]

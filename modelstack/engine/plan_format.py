@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from modelstack.diff import SYMBOLS, Action, Plan, Step
+from modelstack.engine.diff import SYMBOLS, Action, Plan, Step
 
 _MAX_VALUE = 80
 

@@ -15,7 +15,7 @@ from components.gpu.capacity import (
     plan_dict,
     plan_rows,
 )
-from modelstack.cli import project_root, report_errors, stack_option
+from modelstack.cli.common import project_root, report_errors, stack_option
 
 _HEADERS = ("POOL", "UNIT", "RESOURCE", "SUPPLY", "DEMAND MIN", "DEMAND MAX", "UTIL MIN", "UTIL MAX", "NODES")
 

@@ -27,7 +27,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from modelstack.render import Manifest
+from modelstack.engine.manifest import Manifest
 
 POLICIES_FILE = Path("policy") / "policies.py"
 _MODULE_NAME = "modelstack_policy_pack"

@@ -23,7 +23,7 @@ import click
 
 from components.catalog.analysis import AnalysisSpec
 from components.catalog.errors import CatalogError
-from modelstack.gate import (
+from modelstack.release.gate import (
     EXIT_CODES,
     EXIT_ERROR,
     Decision,
@@ -126,9 +126,9 @@ def _report(result: GateResult) -> str:
 def _apply(catalog: Path, result: GateResult) -> str | None:
     if result.decision is Decision.HOLD or result.next_weight is None:
         return None
-    # `modelstack.release.set_weight` (the release work) rewrites the canary's weight in models.yaml and
+    # `modelstack.release.edits.set_weight` (the release work) rewrites the canary's weight in models.yaml and
     # rebalances the others; imported by name because only --apply needs it.
-    release = importlib.import_module("modelstack.release")
+    release = importlib.import_module("modelstack.release.edits")
     release.set_weight(catalog, result.model, result.canary, result.next_weight)
     change = f"weight {result.current_weight} → {result.next_weight}"
     return f"applied: {result.model}/{result.canary} {change} in {catalog}"

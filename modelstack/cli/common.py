@@ -1,0 +1,59 @@
+"""What every `modelstack` command shares: the project root, the exit codes and the error reporting.
+
+The group in `modelstack.cli` and every module of `modelstack.cli.commands` import these from here, so
+no command module imports the group that registers it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from components.catalog.errors import CatalogError
+
+EXIT_INVALID = 2
+EXIT_FAILURE = 1
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def project_root() -> Path:
+    """The directory holding Pulumi.yaml: the current one or its nearest parent."""
+    here = Path.cwd()
+    for candidate in (here, *here.parents):
+        if (candidate / "Pulumi.yaml").exists():
+            return candidate
+    return here
+
+
+def report_errors(func: F) -> F:
+    """Invalid input → located messages and exit 2; anything else → one line and exit 1; no traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CatalogError as exc:
+            for problem in exc.problems:
+                click.echo(str(problem), err=True)
+            click.echo(f"{len(exc.errors)} error(s); nothing was rendered or changed.", err=True)
+            raise SystemExit(EXIT_INVALID) from None
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:
+            if os.environ.get("MODELSTACK_DEBUG"):
+                raise
+            click.echo(f"error: {exc}", err=True)
+            raise SystemExit(EXIT_FAILURE) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+stack_option = click.option(
+    "--stack", "-s", default="dev", show_default=True, help="Stack name (Pulumi.<stack>.yaml)."
+)
