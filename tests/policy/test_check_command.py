@@ -10,10 +10,10 @@ import yaml
 from click.testing import CliRunner
 from pulumi_policy import EnforcementLevel
 
-from modelstack.check import check_manifests, load_policies, read_manifests, resource_type
 from modelstack.cli import cli
-from modelstack.commands import COMMANDS
-from modelstack.render import write_render
+from modelstack.cli.commands import COMMANDS
+from modelstack.engine.check import check_manifests, load_policies, read_manifests, resource_type
+from modelstack.engine.render import write_render
 
 from .harness import ROOT, deployment, server
 
