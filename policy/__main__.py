@@ -1,6 +1,6 @@
 """The modelstack policy pack: `pulumi preview --policy-pack policy`.
 
-The policies live in policies.py (importing this module would start the policy host).
+The policies live in the `policies` package (importing this module would start the policy host).
 """
 
 from policies import POLICIES

@@ -1,4 +1,4 @@
-"""Run the CrossGuard policy pack (policy/policies.py) over an offline render, without the Pulumi CLI.
+"""Run the CrossGuard policy pack (policy/policies/) over an offline render, without the Pulumi CLI.
 
 Each rendered manifest becomes the policy arguments Pulumi would pass: `resource_type` from apiVersion and
 kind (`kubernetes:apps/v1:Deployment`, `kubernetes:networking.istio.io/v1:VirtualService`), props the
@@ -29,7 +29,8 @@ from pulumi_policy import (
 
 from modelstack.engine.manifest import Manifest
 
-POLICIES_FILE = Path("policy") / "policies.py"
+POLICIES_PACKAGE = Path("policy") / "policies"
+POLICIES_FILE = POLICIES_PACKAGE / "__init__.py"
 _MODULE_NAME = "modelstack_policy_pack"
 
 
@@ -50,7 +51,7 @@ class Violation:
 
 
 def load_policies(root: Path) -> Sequence[ResourceValidationPolicy | StackValidationPolicy]:
-    """The POLICIES of `<root>/policy/policies.py`, the very module the Pulumi policy host runs."""
+    """The POLICIES of `<root>/policy/policies/`, the very package the Pulumi policy host runs."""
     module = sys.modules.get(_MODULE_NAME)
     if module is None or Path(module.__file__ or "") != (root / POLICIES_FILE).resolve():
         module = _import(root / POLICIES_FILE)
@@ -58,9 +59,14 @@ def load_policies(root: Path) -> Sequence[ResourceValidationPolicy | StackValida
 
 
 def _import(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(_MODULE_NAME, path.resolve())
+    # A package: its family modules import each other relatively, so they load under this name too.
+    spec = importlib.util.spec_from_file_location(
+        _MODULE_NAME, path.resolve(), submodule_search_locations=[str(path.resolve().parent)]
+    )
     if spec is None or spec.loader is None:
         raise FileNotFoundError(f"no policy pack at {path}")
+    for name in [n for n in sys.modules if n.startswith(f"{_MODULE_NAME}.")]:
+        del sys.modules[name]  # the family modules of a pack loaded from another root
     module = importlib.util.module_from_spec(spec)
     sys.modules[_MODULE_NAME] = module
     spec.loader.exec_module(module)

@@ -1,4 +1,4 @@
-"""Helpers to run single policies of policy/policies.py on hand-written props, as Pulumi would."""
+"""Helpers to run single policies of policy/policies/ on hand-written props, as Pulumi would."""
 
 from __future__ import annotations
 
