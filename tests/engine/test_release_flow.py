@@ -1,0 +1,211 @@
+"""Release steps under the real engine, and the offline plan agreeing with the real one.
+
+Each step is a commit of `models.yaml` in a project copy. The real `pulumi preview --json` must touch
+exactly the objects the step is about, with the expected operation, and `modelstack preview --base
+HEAD~1 --json` must name the same objects with the same operations. Every step starts from the base
+commit with the stack up to date there, so each one can run alone.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from tests.engine.engine import (
+    RENDER_DIR,
+    ROOT,
+    ObjectId,
+    Pulumi,
+    Stack,
+    engine_operations,
+    git,
+    new_stack,
+    offline_operations,
+)
+
+NAMESPACE = "ml-dev"
+ISTIO = "networking.istio.io"
+NEW_DIGEST = "sha256:" + "5" * 64
+
+CatalogEdit = Callable[[Any], None]
+
+
+def edit_catalog(project: Path, edit: CatalogEdit, message: str) -> None:
+    """Round-trip `models.yaml` (comments and order kept, like a reviewer's edit) and commit it."""
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    path = project / "models.yaml"
+    document = yaml.load(path.read_text(encoding="utf-8"))
+    edit(document["models"])
+    with path.open("w", encoding="utf-8") as handle:
+        yaml.dump(document, handle)
+    git(project, "commit", "--quiet", "--all", "-m", message)
+
+
+def set_weights(model: str, **weights: int) -> CatalogEdit:
+    def edit(models: Any) -> None:
+        for version, weight in weights.items():
+            models[model]["versions"][version]["weight"] = weight
+
+    return edit
+
+
+def add_version(model: str, source: str, name: str) -> CatalogEdit:
+    def edit(models: Any) -> None:
+        versions = models[model]["versions"]
+        new = json.loads(json.dumps(versions[source]))
+        new["image"] = new["image"].split("@")[0] + "@" + NEW_DIGEST
+        new["weight"] = 0
+        new.pop("match", None)
+        if "modelWeights" in new and "pvc" in new["modelWeights"]:
+            new["modelWeights"]["pvc"] = f"{model}-weights-{name}"
+        versions[name] = new
+
+    return edit
+
+
+def remove_version(model: str, name: str) -> CatalogEdit:
+    def edit(models: Any) -> None:
+        del models[model]["versions"][name]
+
+    return edit
+
+
+def offline_preview(project: Path, base: str) -> dict[str, Any]:
+    result = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "modelstack"), "preview", "--stack", "dev", "--base", base, "--json"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@dataclass(frozen=True)
+class ReleaseStep:
+    """A step as a reviewer names it: the commits before it, its own commit, what it may touch."""
+
+    name: str
+    prepare: tuple[CatalogEdit, ...]
+    edit: CatalogEdit
+    expect: Callable[[dict[ObjectId, str]], None]
+
+
+def _of_version(key: ObjectId, model: str, version: str) -> bool:
+    return key[3].startswith(f"{model}-{version}")
+
+
+def _expect_weight_change(operations: dict[ObjectId, str]) -> None:
+    assert operations == {(ISTIO, "VirtualService", NAMESPACE, "llm-chat"): "update"}
+
+
+def _routing_updates(operations: dict[ObjectId, str], model: str) -> set[ObjectId]:
+    return {key for key, op in operations.items() if op == "update"}
+
+
+def _expect_new_version(operations: dict[ObjectId, str]) -> None:
+    created = {key for key, op in operations.items() if op == "create"}
+    assert created, operations
+    assert all(_of_version(key, "llm-chat", "v3") for key in created), sorted(created)
+    assert {"Deployment", "Service", "ConfigMap"} <= {key[1] for key in created}
+    updated = _routing_updates(operations, "llm-chat")
+    assert (ISTIO, "DestinationRule", NAMESPACE, "llm-chat") in updated
+    assert all(key[3].startswith("llm-chat") for key in updated), sorted(updated)
+    assert set(operations.values()) <= {"create", "update"}, operations
+
+
+def _expect_retire(operations: dict[ObjectId, str]) -> None:
+    deleted = {key for key, op in operations.items() if op == "delete"}
+    assert deleted, operations
+    assert all(_of_version(key, "llm-chat", "v2") for key in deleted), sorted(deleted)
+    assert {"Deployment", "Service", "ConfigMap"} <= {key[1] for key in deleted}
+    updated = _routing_updates(operations, "llm-chat")
+    assert (ISTIO, "DestinationRule", NAMESPACE, "llm-chat") in updated
+    assert all(key[3].startswith("llm-chat") for key in updated), sorted(updated)
+    assert set(operations.values()) <= {"delete", "update"}, operations
+
+
+STEPS = [
+    ReleaseStep("canary weight change", (), set_weights("llm-chat", v1=80, v2=20), _expect_weight_change),
+    ReleaseStep("new version", (), add_version("llm-chat", "v2", "v3"), _expect_new_version),
+    ReleaseStep(
+        "retire a version",
+        (set_weights("llm-chat", v1=100, v2=0),),
+        remove_version("llm-chat", "v2"),
+        _expect_retire,
+    ),
+]
+
+
+@dataclass
+class ReleaseProject:
+    stack: Stack
+    base_commit: str
+
+    @property
+    def path(self) -> Path:
+        return self.stack.project
+
+    def up(self) -> None:
+        self.stack.up()
+
+    def reset(self) -> None:
+        """Back to the base commit (history kept), and the stack up to date there."""
+        git(self.path, "checkout", "--quiet", "-B", "main", self.base_commit)
+        self.up()
+
+
+@pytest.fixture(scope="module")
+def release_project(engine: Pulumi, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReleaseProject]:
+    with new_stack(engine, tmp_path_factory.mktemp("release")) as stack:
+        project = ReleaseProject(stack, git(stack.project, "rev-parse", "HEAD").strip())
+        project.up()
+        yield project
+
+
+@pytest.mark.parametrize("step", STEPS, ids=lambda s: s.name)
+def test_real_and_offline_plans_agree_and_touch_only_the_step(
+    release_project: ReleaseProject, step: ReleaseStep
+) -> None:
+    release_project.reset()
+    for number, prepare in enumerate(step.prepare):
+        edit_catalog(release_project.path, prepare, f"prepare {step.name} ({number})")
+        release_project.up()
+    edit_catalog(release_project.path, step.edit, step.name)
+
+    real = engine_operations(release_project.stack.preview())
+    offline = offline_operations(offline_preview(release_project.path, "HEAD~1"))
+
+    step.expect(real)
+    assert offline == real
+    release_project.up()
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()
+    }
+
+
+def test_git_revert_and_up_restore_the_previous_render_byte_for_byte(release_project: ReleaseProject) -> None:
+    release_project.reset()
+    before = snapshot(release_project.path / RENDER_DIR)
+    edit_catalog(release_project.path, add_version("llm-chat", "v2", "v3"), "add v3")
+    release_project.up()
+    assert snapshot(release_project.path / RENDER_DIR) != before
+
+    git(release_project.path, "revert", "--no-edit", "HEAD")
+    release_project.up()
+
+    assert snapshot(release_project.path / RENDER_DIR) == before
+    again = release_project.stack.preview("--expect-no-changes")
+    assert engine_operations(again) == {}
