@@ -157,6 +157,20 @@ else
     finish "$prov_dir"
 fi
 
+# The CLI prefers a language host beside its own executable (one on PATH draws a warning on every
+# run): when both are built here, one folder holds them, hard-linked (os.Executable resolves symlinks).
+if [ -z "$official" ]; then
+    engine_dir=$CACHE/engine-$PULUMI_VERSION-$lang_hash
+    if [ ! -f "$engine_dir/.complete" ]; then
+        rm -rf "$engine_dir.tmp" && mkdir -p "$engine_dir.tmp/bin"
+        for f in "$cli_bin"/* "$lang_bin"/*; do
+            ln "$f" "$engine_dir.tmp/bin/" 2>/dev/null || cp -p "$f" "$engine_dir.tmp/bin/"
+        done
+        finish "$engine_dir"
+    fi
+    cli_bin=$engine_dir/bin lang_bin=$engine_dir/bin
+fi
+
 echo "path=$cli_bin:$lang_bin"
 echo "provider=$prov_dir/pulumi-resource-kubernetes"
 echo "kubernetes_version=$K8S_VERSION"
