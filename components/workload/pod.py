@@ -10,7 +10,7 @@ import math
 import re
 from typing import Any
 
-from components.catalog.server import ServerPreset
+from components.catalog.server import ServerPreset, server_args, server_env
 from components.catalog.version import VersionSpec
 from components.catalog.workload import EnvVar, ModelWeights, SecurityContext
 from components.gpu.scheduling import pod_scheduling, resource_amounts
@@ -102,9 +102,10 @@ def _env_var(env: EnvVar, config_map: str) -> dict[str, Any]:
 
 
 def env(args: ModelVersionArgs) -> list[dict[str, Any]]:
-    """Injected variables first (precision, weights path), then the catalog's in their order."""
+    """Injected variables first (the server's port and precision, weights path), then the catalog's."""
     version = args.version
-    injected = [{"name": args.model.server_preset.precision_env, "value": version.precision.value}]
+    spelled = server_env(args.model.server_preset, version.precision)
+    injected = [{"name": name, "value": value} for name, value in spelled.items()]
     if version.model_weights is not None:
         injected.append({"name": WEIGHTS_ENV, "value": version.model_weights.mount_path})
     config_map = config_map_name(args.model_name, args.version_name, version)
@@ -205,8 +206,9 @@ def container_spec(args: ModelVersionArgs, image: Any) -> dict[str, Any]:
         "securityContext": container_security_context(),
         **probes(server, args.version),
     }
-    if args.version.args:
-        container["args"] = list(args.version.args)
+    arguments = [*args.version.args, *server_args(server, args.version.precision)]
+    if arguments:
+        container["args"] = arguments
     return container
 
 
