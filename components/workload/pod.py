@@ -15,6 +15,7 @@ from components.catalog.version import VersionSpec
 from components.catalog.workload import EnvVar, ModelWeights, SecurityContext
 from components.gpu.scheduling import pod_scheduling, resource_amounts
 from components.naming import content_hash
+from components.traffic.mesh import metrics_annotations
 from components.workload.args import ModelVersionArgs
 from components.workload.availability import topology_spread_constraints
 from components.workload.config import CONFIG_MOUNT_PATH, CONFIG_VOLUME, config_map_name
@@ -216,6 +217,16 @@ def scheduling_fields(args: ModelVersionArgs) -> dict[str, Any]:
     """Where the pod may run: the node pool's tolerations and affinity, derived by the GPU pools."""
     placement = pod_scheduling(args.pool, args.version.resources)
     return {**placement.pod_spec_fields(), "topologySpreadConstraints": topology_spread_constraints(args)}
+
+
+def pod_annotations(args: ModelVersionArgs) -> dict[str, str]:
+    """What the mesh reads from the pod: how its metrics are scraped (components/traffic/mesh)."""
+    return metrics_annotations(args.model.server_preset, args.stack.istio)
+
+
+def pod_metadata(args: ModelVersionArgs, labels: dict[str, str]) -> dict[str, Any]:
+    annotations = pod_annotations(args)
+    return {"labels": labels, **({"annotations": annotations} if annotations else {})}
 
 
 def pod_spec(args: ModelVersionArgs, image: Any) -> dict[str, Any]:
