@@ -10,7 +10,6 @@ import pytest
 
 from components.autoscaling.monitoring import pod_monitor_manifest
 from components.catalog.errors import CatalogError
-from components.catalog.loader import load_stack_config
 from components.catalog.model import ModelSpec
 from components.catalog.stack_config import StackConfig
 from components.stack import namespace_manifest
@@ -20,8 +19,9 @@ from components.traffic.access import (
     metrics_peer_authentication_manifest,
     namespace_peer_authentication_manifest,
 )
+from components.validation.loader import load_stack_config
 from components.workload.model_version import deployment_manifest
-from modelstack.render import run_program, write_render
+from modelstack.engine.render import run_program, write_render
 from tests.conftest import run_validator
 from tests.foundation.catalog_project import STACK, line_of, make_project
 from tests.upstream.facts import IMAGE, version_args

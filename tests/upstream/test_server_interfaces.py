@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from components.catalog.errors import CatalogError
-from components.catalog.loader import load_catalog, load_stack_config
 from components.catalog.server import PRESETS, ServerKind
+from components.validation.loader import load_catalog, load_stack_config
 from components.workload.pod import container_spec
 from tests.foundation.catalog_project import CATALOG, line_of, make_project
 from tests.upstream.facts import UPSTREAM, model, version_args
