@@ -15,6 +15,7 @@ from components.catalog.stack_config import KubernetesTarget, StackConfig
 from components.gpu.node_pool import GpuNodePool, GpuNodePoolArgs, MigManagerConfig, MigManagerConfigArgs
 from components.served_model import ServedModel, ServedModelArgs
 from components.traffic import ISTIO_SECURITY, namespace_peer_authentication_manifest
+from components.traffic.mesh import namespace_labels
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ def namespace_manifest(stack: StackConfig) -> dict[str, Any]:
         "metadata": {
             "name": stack.namespace,
             "labels": {
-                "istio-injection": "enabled",
+                # Sidecar injection, or ambient enrolment and the namespace's waypoint.
+                **namespace_labels(stack.istio),
                 # Every pod of the stack must pass the restricted Pod Security Standard.
                 "pod-security.kubernetes.io/enforce": "restricted",
                 "pod-security.kubernetes.io/enforce-version": "latest",

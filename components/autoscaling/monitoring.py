@@ -13,6 +13,7 @@ from components.catalog.model import ModelSpec
 from components.catalog.server import ServerPreset
 from components.catalog.stack_config import StackConfig
 from components.naming import PART_OF, model_labels
+from components.traffic.mesh import MERGED_METRICS_PATH, MERGED_METRICS_PORT, merges_metrics
 
 MONITORING_API = "monitoring.coreos.com/v1"
 SCRAPE_INTERVAL = "15s"
@@ -25,6 +26,13 @@ POD_TARGET_LABELS = ("app", "version")
 def metrics_port_name(server: ServerPreset) -> str:
     """Container port name of the server's metrics: `http` when served on the API port, else `metrics`."""
     return "http" if server.metrics_port == server.port else "metrics"
+
+
+def scrape_endpoint(server: ServerPreset, stack: StackConfig) -> dict[str, Any]:
+    """Where Prometheus reads the server's metrics under the stack's data plane (components/traffic/mesh)."""
+    if merges_metrics(server, stack.istio):
+        return {"portNumber": MERGED_METRICS_PORT, "path": MERGED_METRICS_PATH}
+    return {"port": metrics_port_name(server), "path": server.metrics_path}
 
 
 def _metadata(model_name: str, stack: StackConfig) -> dict[str, Any]:
@@ -43,9 +51,7 @@ def pod_monitor_manifest(model_name: str, model: ModelSpec, stack: StackConfig) 
             "selector": {"matchLabels": {"app": model_name, "app.kubernetes.io/part-of": PART_OF}},
             "namespaceSelector": {"matchNames": [stack.namespace]},
             "podTargetLabels": list(POD_TARGET_LABELS),
-            "podMetricsEndpoints": [
-                {"port": metrics_port_name(server), "path": server.metrics_path, "interval": SCRAPE_INTERVAL}
-            ],
+            "podMetricsEndpoints": [{**scrape_endpoint(server, stack), "interval": SCRAPE_INTERVAL}],
         },
     }
 

@@ -7,6 +7,9 @@ from enum import StrEnum
 from pydantic import Field
 
 from components.catalog.base import StrictModel
+from components.catalog.workload import Precision
+
+_SAME_SPELLING = {p: p.value for p in Precision}
 
 
 class ServerKind(StrEnum):
@@ -48,8 +51,14 @@ class ServerPreset(StrictModel):
     queue_metric: str
     metrics: tuple[str, ...]
     writable_paths: tuple[str, ...]
-    precision_env: str
-    """Environment variable the precision is passed in."""
+    precision_flag: str | None = None
+    """Command-line flag the server reads its precision from (vLLM `--dtype`), appended to the args."""
+    precision_env: str | None = None
+    """Environment variable the server reads its precision from (TGI's launcher `DTYPE`)."""
+    precision_values: dict[Precision, str] = _SAME_SPELLING
+    """The server's spelling of each catalog precision it accepts; a precision missing here is refused."""
+    port_env: str | None = None
+    """Environment variable the server binds its HTTP port from, when its image's default differs."""
 
 
 PRESETS: dict[ServerKind, ServerPreset] = {
@@ -72,6 +81,8 @@ PRESETS: dict[ServerKind, ServerPreset] = {
             "nv_gpu_utilization",
         ),
         writable_paths=("/tmp",),
+        # Triton has no precision flag: it is a property of the model repository (config.pbtxt, the
+        # TensorRT plan). MODEL_PRECISION is modelstack's own variable, for images that read it.
         precision_env="MODEL_PRECISION",
     ),
     ServerKind.VLLM: ServerPreset(
@@ -93,7 +104,9 @@ PRESETS: dict[ServerKind, ServerPreset] = {
         ),
         # vLLM compiles kernels and caches tokenizers under $HOME/.cache and /tmp.
         writable_paths=("/tmp", "/home/model/.cache"),
-        precision_env="DTYPE",
+        # vLLM has no DTYPE variable; `--dtype {auto,half,float16,bfloat16,float,float32}` (engine args).
+        precision_flag="--dtype",
+        precision_values={Precision.FP32: "float32", Precision.FP16: "float16", Precision.BF16: "bfloat16"},
     ),
     ServerKind.TGI: ServerPreset(
         kind=ServerKind.TGI,
@@ -113,7 +126,12 @@ PRESETS: dict[ServerKind, ServerPreset] = {
             "tgi_request_failure",
         ),
         writable_paths=("/tmp", "/data"),
+        # The launcher's `--dtype` is `[env: DTYPE=] [possible values: float16, bfloat16]`: anything else,
+        # fp32 included, makes it exit at start-up.
         precision_env="DTYPE",
+        precision_values={Precision.FP16: "float16", Precision.BF16: "bfloat16"},
+        # The image sets PORT=80 (a privileged port a non-root server cannot bind); the launcher reads PORT.
+        port_env="PORT",
     ),
 }
 
@@ -134,3 +152,20 @@ def resolve_server(kind: ServerKind, overrides: ServerOverrides | None) -> Serve
     else:
         base = PRESETS[kind].model_dump()
     return ServerPreset.model_validate({**base, **given})
+
+
+def server_env(preset: ServerPreset, precision: Precision) -> dict[str, str]:
+    """Variables the server itself reads, spelled its way: its HTTP port, its precision."""
+    found: dict[str, str] = {}
+    if preset.port_env is not None:
+        found[preset.port_env] = str(preset.port)
+    if preset.precision_env is not None and precision in preset.precision_values:
+        found[preset.precision_env] = preset.precision_values[precision]
+    return found
+
+
+def server_args(preset: ServerPreset, precision: Precision) -> tuple[str, ...]:
+    """Command-line arguments the server reads its precision from (appended after the catalog's)."""
+    if preset.precision_flag is not None and precision in preset.precision_values:
+        return (preset.precision_flag, preset.precision_values[precision])
+    return ()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from components.catalog.base import DIGEST_REF, DnsLabel, StrictModel
 from components.catalog.node_pool import NodePool
@@ -30,13 +30,42 @@ class KubernetesConfig(StrictModel):
         return self
 
 
+class Dataplane(StrEnum):
+    SIDECAR = "sidecar"
+    """Sidecars injected with the `istio-init` container (needs NET_ADMIN and NET_RAW): refused."""
+    SIDECAR_CNI = "sidecar-cni"
+    """Sidecars, traffic redirected by the Istio CNI node agent (no init container)."""
+    AMBIENT = "ambient"
+    """No sidecar: ztunnel (L4, mutual TLS) on every node, a waypoint proxy for L7 routing and policy."""
+
+
+SERVICE_ACCOUNT_REF = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+
+
 class IstioConfig(StrictModel):
+    dataplane: Dataplane = Dataplane.SIDECAR_CNI
+    """How pods join the mesh. The namespace enforces the restricted Pod Security Standard, which
+    `istio-init` (NET_ADMIN, NET_RAW) violates, so plain `sidecar` is refused (docs/upstream-interfaces.md)."""
+    waypoint: DnsLabel = "waypoint"
+    """`ambient`: the waypoint (Gateway of class istio-waypoint, in the stack's namespace) that enforces
+    L7 policy and routing; its pods run as the ServiceAccount of the same name (`istioctl waypoint apply`)."""
     gateway: str = Field(default="istio-ingress/public-gateway", pattern=r"^[a-z0-9-]+/[a-z0-9-]+$")
     """`<namespace>/<name>` of the Istio Gateway that exposed models attach to."""
     gateway_service_account: str = "istio-ingress/istio-ingressgateway"
     """`<namespace>/<serviceaccount>` of the gateway's pods, allowed to call exposed models."""
     domain: str = Field(default="models.example.com", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
     """Exposed models default to `<model>.<domain>`."""
+
+    @field_validator("dataplane")
+    @classmethod
+    def _restricted_pods(cls, dataplane: Dataplane) -> Dataplane:
+        if dataplane is Dataplane.SIDECAR:
+            raise ValueError(
+                "dataplane sidecar injects the istio-init container with NET_ADMIN and NET_RAW, which the "
+                "namespace's restricted Pod Security Standard rejects (no pod would start) — install the "
+                "Istio CNI node agent and set dataplane: sidecar-cni, or use dataplane: ambient"
+            )
+        return dataplane
 
 
 class RegistryConfig(StrictModel):
@@ -51,6 +80,9 @@ class MonitoringConfig(StrictModel):
     service_monitor_labels: dict[str, str] = {"release": "kube-prometheus-stack"}
     """Labels the Prometheus operator selects ServiceMonitors and PrometheusRules by."""
     adapter_namespace: DnsLabel = "monitoring"
+    prometheus_service_account: str | None = Field(default=None, pattern=SERVICE_ACCOUNT_REF)
+    """`<namespace>/<serviceaccount>` of Prometheus. Needed with `istio.dataplane: ambient`: there is no
+    sidecar to merge metrics, so Prometheus scrapes from inside the mesh and is allowed by identity."""
 
 
 class StackConfig(StrictModel):
@@ -60,7 +92,7 @@ class StackConfig(StrictModel):
     registry: RegistryConfig = RegistryConfig()
     istio: IstioConfig = IstioConfig()
     node_pools: tuple[NodePool, ...] = ()
-    monitoring: MonitoringConfig = MonitoringConfig()
+    monitoring: MonitoringConfig = Field(default=MonitoringConfig(), validate_default=True)
     smoke_runner_image: str | None = Field(default=None, pattern=DIGEST_REF.pattern)
     """Python image (pinned by digest) the smoke-test Jobs run the checker in; needed once a version
     declares a smoke test."""
@@ -74,6 +106,19 @@ class StackConfig(StrictModel):
         if dupes:
             raise ValueError(f"node pool names must be unique; repeated: {', '.join(dupes)}")
         return self
+
+    @field_validator("monitoring")
+    @classmethod
+    def _ambient_scraper(cls, monitoring: MonitoringConfig, info: ValidationInfo) -> MonitoringConfig:
+        istio = info.data.get("istio")
+        ambient = isinstance(istio, IstioConfig) and istio.dataplane is Dataplane.AMBIENT
+        if ambient and monitoring.prometheus_service_account is None:
+            raise ValueError(
+                "istio.dataplane ambient needs monitoring.prometheusServiceAccount (<namespace>/<sa>): "
+                "without sidecars Prometheus must scrape from inside the mesh, and the metrics ports admit "
+                "it by that identity — enrol Prometheus's namespace in ambient and name its ServiceAccount"
+            )
+        return monitoring
 
     def pool(self, name: str) -> NodePool | None:
         return next((p for p in self.node_pools if p.name == name), None)

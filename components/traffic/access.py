@@ -11,9 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from components.catalog.model import ModelSpec
-from components.catalog.stack_config import StackConfig
-from components.naming import PART_OF, model_labels
-from components.traffic.names import gateway_principal, principal, smoke_service_account_name
+from components.catalog.stack_config import Dataplane, StackConfig
+from components.naming import PART_OF, model_labels, version_object_name
+from components.traffic.mesh import has_permissive_metrics_port
+from components.traffic.names import (
+    gateway_principal,
+    model_service_name,
+    principal,
+    smoke_service_account_name,
+)
 
 ISTIO_SECURITY = "security.istio.io/v1"
 
@@ -31,16 +37,17 @@ def namespace_peer_authentication_manifest(namespace: str) -> dict[str, Any]:
 
 
 def metrics_peer_authentication_manifest(
-    model: str, spec: ModelSpec, namespace: str
+    model: str, spec: ModelSpec, stack: StackConfig
 ) -> dict[str, Any] | None:
-    """Plain-text scrapes of a separate metrics port (Prometheus outside the mesh); None when shared.
+    """Plain-text scrapes of a separate metrics port by a Prometheus outside the mesh (sidecars only).
 
-    When metrics share the serving port, the port stays STRICT and Prometheus must scrape with mesh
-    certificates (Istio's documented setup for STRICT namespaces).
+    None when metrics share the serving port (they are merged onto the sidecar's port 15020, and the
+    serving port stays STRICT) and under ambient (Prometheus scrapes from inside the mesh).
     """
     server = spec.server_preset
-    if server.metrics_port == server.port:
+    if not has_permissive_metrics_port(server, stack.istio):
         return None
+    namespace = stack.namespace
     return {
         "metadata": {"name": f"{model}-metrics", "namespace": namespace, "labels": model_labels(model)},
         "spec": {
@@ -75,7 +82,7 @@ def authorization_policy_manifest(model: str, spec: ModelSpec, stack: StackConfi
         sources.append({"source": {"principals": principals}})
     if namespaces:
         sources.append({"source": {"namespaces": namespaces}})
-    body: dict[str, Any] = {"selector": {"matchLabels": {"app": model}}, "action": "ALLOW"}
+    body: dict[str, Any] = {**_attachment(model, spec, stack), "action": "ALLOW"}
     if sources:
         body["rules"] = [{"from": sources}]
     return {
@@ -84,19 +91,46 @@ def authorization_policy_manifest(model: str, spec: ModelSpec, stack: StackConfi
     }
 
 
-def metrics_authorization_policy_manifest(model: str, spec: ModelSpec, namespace: str) -> dict[str, Any]:
-    """`<model>-metrics`: anyone may GET the server's metrics path on its metrics port, nothing else.
+def _attachment(model: str, spec: ModelSpec, stack: StackConfig) -> dict[str, Any]:
+    """Sidecars enforce a policy on the pods it selects. Under ambient the callers' identities are only
+    seen by the waypoint (ztunnel sees the waypoint's), so the policy attaches to every Service of the
+    model the waypoint serves: the model's and each version's (smoke tests call those)."""
+    if stack.istio.dataplane is not Dataplane.AMBIENT:
+        return {"selector": {"matchLabels": {"app": model}}}
+    services = [model_service_name(model), *(version_object_name(model, v) for v in spec.versions)]
+    return {"targetRefs": [{"group": "", "kind": "Service", "name": name} for name in services]}
 
-    Kept apart from the callers' policy so "who may call the model" reads exactly as the catalog says;
-    ALLOW policies add up, so scrapes (which autoscaling depends on) keep working.
+
+def metrics_authorization_policy_manifest(
+    model: str, spec: ModelSpec, stack: StackConfig
+) -> dict[str, Any] | None:
+    """`<model>-metrics`: who may reach the server's metrics; None where no scrape passes a policy.
+
+    Sidecars, dedicated metrics port: anyone may GET the metrics path on that port, nothing else. Ambient:
+    an L4 policy ztunnel enforces on the pods — Prometheus (by identity) on the metrics port, and the
+    waypoint, through which every other caller arrives (its Service-attached policy decides who that may
+    be). Merged metrics (port 15020) never pass the sidecar's inbound policy. Kept apart from the callers'
+    policy so "who may call the model" reads exactly as the catalog says; ALLOW policies add up.
     """
     server = spec.server_preset
+    namespace = stack.namespace
+    metadata = {"name": f"{model}-metrics", "namespace": namespace, "labels": model_labels(model)}
+    selector = {"matchLabels": {"app": model}}
+    if stack.istio.dataplane is Dataplane.AMBIENT:
+        prometheus = stack.monitoring.prometheus_service_account
+        assert prometheus is not None  # the stack schema requires it under ambient
+        rules = [
+            {
+                "from": [{"source": {"principals": [principal(*prometheus.split("/", 1))]}}],
+                "to": [{"operation": {"ports": [str(server.metrics_port)]}}],
+            },
+            {"from": [{"source": {"principals": [principal(namespace, stack.istio.waypoint)]}}]},
+        ]
+        return {"metadata": metadata, "spec": {"selector": selector, "action": "ALLOW", "rules": rules}}
+    if not has_permissive_metrics_port(server, stack.istio):
+        return None
     operation = {"ports": [str(server.metrics_port)], "methods": ["GET"], "paths": [server.metrics_path]}
     return {
-        "metadata": {"name": f"{model}-metrics", "namespace": namespace, "labels": model_labels(model)},
-        "spec": {
-            "selector": {"matchLabels": {"app": model}},
-            "action": "ALLOW",
-            "rules": [{"to": [{"operation": operation}]}],
-        },
+        "metadata": metadata,
+        "spec": {"selector": selector, "action": "ALLOW", "rules": [{"to": [{"operation": operation}]}]},
     }

@@ -68,16 +68,17 @@ class TrafficPolicy(pulumi.ComponentResource):
         self.register_outputs({"service": model})
 
     def _access(self, model: str, spec: ModelSpec, stack: StackConfig, child: pulumi.ResourceOptions) -> None:
-        namespace = stack.namespace
         policies = [
             (f"{model}-authorization", authorization_policy_manifest(model, spec, stack)),
-            (f"{model}-metrics-authorization", metrics_authorization_policy_manifest(model, spec, namespace)),
+            (f"{model}-metrics-authorization", metrics_authorization_policy_manifest(model, spec, stack)),
         ]
         for logical_name, manifest in policies:
+            if manifest is None:
+                continue
             k8s.apiextensions.CustomResource(
                 logical_name, api_version=ISTIO_SECURITY, kind="AuthorizationPolicy", **manifest, opts=child
             )
-        peer = metrics_peer_authentication_manifest(model, spec, namespace)
+        peer = metrics_peer_authentication_manifest(model, spec, stack)
         if peer is not None:
             k8s.apiextensions.CustomResource(
                 f"{model}-metrics-peer-authentication",

@@ -5,7 +5,6 @@ Pure functions from validated catalog objects to camelCase dicts; `TrafficPolicy
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from components.catalog.model import ModelSpec
@@ -33,10 +32,13 @@ def model_service_manifest(model: str, spec: ModelSpec, namespace: str) -> dict[
     }
 
 
-def _cookie_regex(name: str, value: str) -> str:
-    # The cookie header holds `a=1; b=2`: anchor on a separator so `xname=value` does not match.
-    escaped = re.escape(value)  # values are [A-Za-z0-9._-]: only `.` and `-` get a backslash
-    return rf"(^|;\s*){name}={escaped}(;|$)"
+def cookie_regex(name: str, value: str) -> str:
+    """A pattern for the whole Cookie header (Envoy's `safe_regex` is RE2 matched against the entire value,
+    not searched in it): any cookies, then `name=value` at the start or after `;` and optional spaces,
+    then `;` and anything or the end — so `xname=value` and `name=valuex` never match."""
+    # Names are [A-Za-z0-9_-] and values [A-Za-z0-9._-] (the schema): only `.` is special to RE2.
+    escaped = value.replace(".", "\\.")
+    return rf"^(.*?;\s*)?{name}={escaped}(;.*)?$"
 
 
 def match_request(match: RouteMatch) -> dict[str, Any]:
@@ -44,7 +46,7 @@ def match_request(match: RouteMatch) -> dict[str, Any]:
     if match.header is not None:
         return {"headers": {match.header: {"exact": match.value}}}
     assert match.cookie is not None  # RouteMatch guarantees exactly one of header or cookie
-    return {"headers": {"cookie": {"regex": _cookie_regex(match.cookie, match.value)}}}
+    return {"headers": {"cookie": {"regex": cookie_regex(match.cookie, match.value)}}}
 
 
 def _destination(host: str, version: str, weight: int | None = None) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from components.workload.availability import (
     rollout_strategy,
 )
 from components.workload.config import config_map_manifest, config_map_name, has_config
-from components.workload.pod import HTTP_PORT, METRICS_PORT, container_ports, pod_spec
+from components.workload.pod import HTTP_PORT, METRICS_PORT, container_ports, pod_metadata, pod_spec
 
 
 def deployment_manifest(args: ModelVersionArgs, image: Any) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def deployment_manifest(args: ModelVersionArgs, image: Any) -> dict[str, Any]:
             "strategy": rollout_strategy(),
             "progressDeadlineSeconds": progress_deadline_seconds(args),
             "revisionHistoryLimit": REVISION_HISTORY_LIMIT,
-            "template": {"metadata": {"labels": labels}, "spec": pod_spec(args, image)},
+            "template": {"metadata": pod_metadata(args, labels), "spec": pod_spec(args, image)},
         },
     }
 

@@ -10,11 +10,12 @@ import math
 import re
 from typing import Any
 
-from components.catalog.server import ServerPreset
+from components.catalog.server import ServerPreset, server_args, server_env
 from components.catalog.version import VersionSpec
 from components.catalog.workload import EnvVar, ModelWeights, SecurityContext
 from components.gpu.scheduling import pod_scheduling, resource_amounts
 from components.naming import content_hash
+from components.traffic.mesh import metrics_annotations
 from components.workload.args import ModelVersionArgs
 from components.workload.availability import topology_spread_constraints
 from components.workload.config import CONFIG_MOUNT_PATH, CONFIG_VOLUME, config_map_name
@@ -102,9 +103,10 @@ def _env_var(env: EnvVar, config_map: str) -> dict[str, Any]:
 
 
 def env(args: ModelVersionArgs) -> list[dict[str, Any]]:
-    """Injected variables first (precision, weights path), then the catalog's in their order."""
+    """Injected variables first (the server's port and precision, weights path), then the catalog's."""
     version = args.version
-    injected = [{"name": args.model.server_preset.precision_env, "value": version.precision.value}]
+    spelled = server_env(args.model.server_preset, version.precision)
+    injected = [{"name": name, "value": value} for name, value in spelled.items()]
     if version.model_weights is not None:
         injected.append({"name": WEIGHTS_ENV, "value": version.model_weights.mount_path})
     config_map = config_map_name(args.model_name, args.version_name, version)
@@ -205,8 +207,9 @@ def container_spec(args: ModelVersionArgs, image: Any) -> dict[str, Any]:
         "securityContext": container_security_context(),
         **probes(server, args.version),
     }
-    if args.version.args:
-        container["args"] = list(args.version.args)
+    arguments = [*args.version.args, *server_args(server, args.version.precision)]
+    if arguments:
+        container["args"] = arguments
     return container
 
 
@@ -214,6 +217,16 @@ def scheduling_fields(args: ModelVersionArgs) -> dict[str, Any]:
     """Where the pod may run: the node pool's tolerations and affinity, derived by the GPU pools."""
     placement = pod_scheduling(args.pool, args.version.resources)
     return {**placement.pod_spec_fields(), "topologySpreadConstraints": topology_spread_constraints(args)}
+
+
+def pod_annotations(args: ModelVersionArgs) -> dict[str, str]:
+    """What the mesh reads from the pod: how its metrics are scraped (components/traffic/mesh)."""
+    return metrics_annotations(args.model.server_preset, args.stack.istio)
+
+
+def pod_metadata(args: ModelVersionArgs, labels: dict[str, str]) -> dict[str, Any]:
+    annotations = pod_annotations(args)
+    return {"labels": labels, **({"annotations": annotations} if annotations else {})}
 
 
 def pod_spec(args: ModelVersionArgs, image: Any) -> dict[str, Any]:

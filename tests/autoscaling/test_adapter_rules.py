@@ -95,7 +95,7 @@ detector:
   server: tgi
   autoscaling: {{target: 5}}
   versions:
-    v1: {{image: "{IMAGE}", weight: 100, resources: {{cpu: "1", memory: 1Gi}}, replicas: 2}}
+    v1: {{image: "{IMAGE}", weight: 100, resources: {{cpu: "1", memory: 1Gi}}, replicas: 2, precision: bf16}}
 """
 
 

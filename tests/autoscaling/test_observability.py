@@ -17,9 +17,9 @@ def alerts(render: Render, model: str) -> dict[str, dict[str, Any]]:
     return {rule["alert"]: rule for rule in group["rules"]}
 
 
-def container_ports(render: Render, deployment: str) -> set[str]:
+def container_ports(render: Render, deployment: str) -> dict[str, int]:
     [container] = of_kind(render, "Deployment")[deployment]["spec"]["template"]["spec"]["containers"]
-    return {port["name"] for port in container["ports"]}
+    return {port["name"]: port["containerPort"] for port in container["ports"]}
 
 
 def test_every_prod_model_has_a_pod_monitor_and_a_rule_labelled_for_the_operator(prod_render: Render) -> None:
@@ -34,22 +34,27 @@ def test_every_prod_model_has_a_pod_monitor_and_a_rule_labelled_for_the_operator
             assert body["metadata"]["labels"]["release"] == "kube-prometheus-stack"
 
 
-@pytest.mark.parametrize(
-    ("model", "deployment", "port", "path"),
-    [
-        ("vision-detector", "vision-detector-v7", "metrics", "/metrics"),
-        ("llm-chat", "llm-chat-v2", "http", "/metrics"),
-        ("text-embedder", "text-embedder-v1", "http", "/metrics"),
-    ],
-)
-def test_pod_monitor_scrapes_a_port_the_pods_declare(
-    prod_render: Render, model: str, deployment: str, port: str, path: str
-) -> None:
-    monitor = of_kind(prod_render, "PodMonitor")[model]["spec"]
+def test_pod_monitor_scrapes_a_dedicated_metrics_port_the_pods_declare(prod_render: Render) -> None:
+    monitor = of_kind(prod_render, "PodMonitor")["vision-detector"]["spec"]
 
-    assert monitor["podMetricsEndpoints"][0]["port"] == port
-    assert monitor["podMetricsEndpoints"][0]["path"] == path
-    assert port in container_ports(prod_render, deployment)
+    assert monitor["podMetricsEndpoints"][0]["port"] == "metrics"
+    assert monitor["podMetricsEndpoints"][0]["path"] == "/metrics"
+    assert "metrics" in container_ports(prod_render, "vision-detector-v7")
+
+
+@pytest.mark.parametrize(
+    ("model", "deployment"), [("llm-chat", "llm-chat-v2"), ("text-embedder", "text-embedder-v1")]
+)
+def test_metrics_on_the_serving_port_are_scraped_through_istio_metrics_merging(
+    prod_render: Render, model: str, deployment: str
+) -> None:
+    endpoint = of_kind(prod_render, "PodMonitor")[model]["spec"]["podMetricsEndpoints"][0]
+    template = of_kind(prod_render, "Deployment")[deployment]["spec"]["template"]
+
+    assert (endpoint["portNumber"], endpoint["path"]) == (15020, "/stats/prometheus")
+    annotations = template["metadata"]["annotations"]
+    assert annotations["prometheus.io/port"] == str(container_ports(prod_render, deployment)["http"])
+    assert annotations["prometheus.io/path"] == "/metrics"
 
 
 def test_pod_monitor_selects_the_models_pods_and_copies_their_version_label(prod_render: Render) -> None:

@@ -56,6 +56,7 @@ models:
         weight: 100
         nodePool: cpu-a
         resources: {{cpu: "2", memory: 4Gi}}
+        precision: bf16
 """
 
 

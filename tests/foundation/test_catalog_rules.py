@@ -130,8 +130,8 @@ CASES = [
     ),
     RuleCase(
         "fp16 without a smoke test",
-        "        nodePool: cpu-a\n",
-        "        nodePool: cpu-a\n        precision: fp16\n",
+        "        precision: bf16\n",
+        "        precision: fp16\n",
         "precision: fp16",
         "models.embedder.versions.v1.precision",
         "fp16 versions must declare a smokeTest",

@@ -64,7 +64,7 @@ CATALOG = (
     + version("mixed", '{cpu: "1", memory: 4Gi, gpu: 1, migProfile: 1g.5gb+me}')
     + "  tagger:\n    server: triton\n    versions:\n"
     + version("single", '{cpu: "1", memory: 4Gi, gpu: 1, migProfile: 1g.10gb}', "3")
-    + "  embedder:\n    server: tgi\n    versions:\n"
+    + "  embedder:\n    server: vllm\n    versions:\n"
     + version("cpu", '{cpu: "1", memory: 2Gi}')
 )
 

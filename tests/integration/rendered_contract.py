@@ -142,7 +142,14 @@ def derive_contract(
         liveness=_probe(container, "liveness", ports, where),
         readiness=_probe(container, "readiness", ports, where),
         startup=_probe(container, "startup", ports, where),
-        metrics=_metrics_endpoints(index, namespace, pod_labels, ports, deployment),
+        metrics=_metrics_endpoints(
+            index,
+            namespace,
+            pod_labels,
+            ports,
+            deployment,
+            pod_metadata=found["spec"]["template"]["metadata"],
+        ),
         hpa_metrics=hpa_metrics,
         scaling_series=_adapter_series(index, hpa_metrics, deployment),
         alert_metrics=_alert_metrics(index, namespace, pod_labels, deployment),
@@ -308,10 +315,20 @@ def _secret_value(index: _Index, namespace: str, ref: Object, where: str) -> str
 # --- monitoring and autoscaling ---------------------------------------------------------------------
 
 
+MERGED_PORT, MERGED_PATH = 15020, "/stats/prometheus"
+
+
 def _metrics_endpoints(
-    index: _Index, namespace: str, pod_labels: Mapping[str, str], ports: Mapping[str, int], deployment: str
+    index: _Index,
+    namespace: str,
+    pod_labels: Mapping[str, str],
+    ports: Mapping[str, int],
+    deployment: str,
+    *,
+    pod_metadata: Mapping[str, Any],
 ) -> tuple[HttpEndpoint, ...]:
     endpoints: list[HttpEndpoint] = []
+    annotations = pod_metadata.get("annotations", {})
     for monitor in index.of_kind("PodMonitor"):
         spec = monitor["spec"]
         namespaces = spec.get("namespaceSelector", {}).get("matchNames") or [monitor["metadata"]["namespace"]]
@@ -320,6 +337,17 @@ def _metrics_endpoints(
             continue
         where = f"PodMonitor {monitor['metadata']['name']}"
         for endpoint in spec.get("podMetricsEndpoints", ()):
+            if (endpoint.get("portNumber"), endpoint.get("path")) == (MERGED_PORT, MERGED_PATH):
+                # Istio metrics merging: the sidecar's agent fetches the server's metrics from the
+                # pod's prometheus.io/port and prometheus.io/path annotations.
+                if "prometheus.io/port" not in annotations:
+                    raise ContractError(f"{where}: scrapes Istio's merged metrics, but the pods name no port")
+                merged = HttpEndpoint(
+                    int(annotations["prometheus.io/port"]),
+                    annotations.get("prometheus.io/path", DEFAULT_METRICS_PATH),
+                )
+                endpoints.append(merged)
+                continue
             if "port" not in endpoint:
                 raise ContractError(f"{where}: an endpoint without a port name")
             port = _port(endpoint["port"], ports, where)

@@ -156,12 +156,16 @@ def test_pods_carry_no_do_not_disrupt_annotation(prod_render: Render) -> None:
         assert "karpenter.sh/do-not-disrupt" not in annotations, name
 
 
-def test_precision_reaches_the_server_in_the_presets_variable(prod_render: Render) -> None:
-    def env(name: str) -> dict[str, Any]:
-        return {e["name"]: e.get("value") for e in server_container(deployments(prod_render)[name])["env"]}
+def test_precision_reaches_the_server_the_way_it_reads_it(prod_render: Render) -> None:
+    def container(name: str) -> dict[str, Any]:
+        return server_container(deployments(prod_render)[name])
 
-    assert env("llm-chat-v1")["DTYPE"] == "bf16"  # vLLM
-    assert env("vision-detector-v7")["MODEL_PRECISION"] == "fp16"  # Triton
+    def env(name: str) -> dict[str, Any]:
+        return {e["name"]: e.get("value") for e in container(name)["env"]}
+
+    assert container("llm-chat-v1")["args"][-2:] == ["--dtype", "bfloat16"]  # vLLM: a flag, no variable
+    assert "DTYPE" not in env("llm-chat-v1")
+    assert env("vision-detector-v7")["MODEL_PRECISION"] == "fp16"  # Triton: modelstack's own variable
     assert env("text-embedder-v1")["MODEL_PRECISION"] == "fp32"  # the default
 
 
@@ -172,6 +176,7 @@ def test_args_are_passed_unchanged(render_edited: Any) -> None:
         captured.update(version_of(catalog, "llm-chat", "v1"))
 
     render = render_edited(keep)
-    assert server_container(of_kind(render, "Deployment")["llm-chat-v1"])["args"] == captured["args"]
+    args = server_container(of_kind(render, "Deployment")["llm-chat-v1"])["args"]
+    assert args == [*captured["args"], "--dtype", "bfloat16"]  # the precision flag follows them
     assert "args" not in server_container(of_kind(render, "Deployment")["text-embedder-v1"])
     assert pod_spec(of_kind(render, "Deployment")["llm-chat-v1"])["containers"][0]["name"] == "server"

@@ -45,7 +45,7 @@ def test_an_environment_variable_set_twice_is_refused(project: Project) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "field"), [("DTYPE", "precision"), ("MODEL_WEIGHTS_PATH", "modelWeights.mountPath")]
+    ("name", "field"), [("MODEL_WEIGHTS_PATH", "modelWeights.mountPath")]
 )
 def test_a_variable_modelstack_injects_is_refused(project: Project, name: str, field: str) -> None:
     def shadow(catalog: dict[str, Any]) -> None:

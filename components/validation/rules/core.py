@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pydantic import ValidationError
 from pydantic.alias_generators import to_camel
 
 from components.catalog.errors import Finding, did_you_mean
-from components.catalog.server import CUSTOM_REQUIRED, ServerKind
+from components.catalog.model import ModelSpec
+from components.catalog.server import CUSTOM_REQUIRED, ServerKind, ServerPreset
 from components.catalog.version import image_problem
 from components.catalog.workload import Precision
 from components.validation.rules.context import RuleContext
@@ -75,6 +77,41 @@ def fp16_needs_smoke_test(ctx: RuleContext) -> Iterator[Finding]:
             )
 
 
+def _preset_or_none(model: ModelSpec) -> ServerPreset | None:
+    # An incomplete `server: custom` is reported by custom_server_is_complete.
+    try:
+        return model.server_preset
+    except ValidationError:
+        return None
+
+
+def precision_is_served(ctx: RuleContext) -> Iterator[Finding]:
+    """Each server reads its precision its own way and refuses values it does not know (docs/upstream-interfaces.md)."""
+    for name, model in ctx.models.items():
+        preset = _preset_or_none(model)
+        if preset is None:
+            continue
+        for version, spec in model.versions.items():
+            where = ("models", name, "versions", version)
+            if spec.precision not in preset.precision_values:
+                accepted = ", ".join(p.value for p in preset.precision_values)
+                spelled = preset.precision_flag or preset.precision_env
+                yield Finding(
+                    (*where, "precision"),
+                    f"server {preset.kind.value} cannot run {spec.precision.value} ({spelled} accepts "
+                    f"{', '.join(preset.precision_values.values())}; the server would exit at start-up) — "
+                    f"set precision to one of: {accepted}",
+                )
+            flag = preset.precision_flag
+            for i, arg in enumerate(spec.args):
+                if flag is not None and (arg == flag or arg.startswith(f"{flag}=")):
+                    yield Finding(
+                        (*where, "args", i),
+                        f"{flag} is set by modelstack from `precision` ({spec.precision.value}) — remove it "
+                        "from args and set precision instead",
+                    )
+
+
 def smoke_tests_have_a_runner(ctx: RuleContext) -> Iterator[Finding]:
     if ctx.stack.smoke_runner_image:
         return
@@ -131,6 +168,7 @@ CORE_RULES = (
     node_pools_exist,
     config_references_exist,
     fp16_needs_smoke_test,
+    precision_is_served,
     smoke_tests_have_a_runner,
     custom_server_is_complete,
     mirror_targets_exist,

@@ -7,6 +7,7 @@ from posixpath import normpath
 
 from components.catalog.errors import Finding
 from components.catalog.model import ModelSpec
+from components.catalog.server import server_env
 from components.catalog.version import VersionSpec
 from components.validation.rules.context import RuleContext
 
@@ -37,7 +38,10 @@ def config_keys_are_distinct(ctx: RuleContext) -> Iterator[Finding]:
 
 def _injected_env(model: ModelSpec, spec: VersionSpec) -> dict[str, str]:
     """Variables the workload sets itself, with the catalog field they come from."""
-    injected = {model.server_preset.precision_env: "precision"}
+    preset = model.server_preset
+    injected = {name: "precision" for name in server_env(preset, spec.precision)}
+    if preset.port_env is not None:
+        injected[preset.port_env] = "serverOverrides.port"
     if spec.model_weights is not None:
         injected[WEIGHTS_ENV] = "modelWeights.mountPath"
     return injected

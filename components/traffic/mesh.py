@@ -1,0 +1,49 @@
+"""What each Istio data plane needs from the stack: namespace labels, pod annotations, the scrape endpoint.
+
+`sidecar-cni`: sidecars injected without `istio-init` (the Istio CNI node agent redirects traffic), so pods
+pass the restricted Pod Security Standard. Metrics that share the serving port are scraped through Istio's
+metrics merging: the sidecar's agent serves the server's metrics and its own on port 15020 in plain text,
+outside mutual TLS. A dedicated metrics port gets a port-level PERMISSIVE exception instead.
+
+`ambient`: no sidecar; ztunnel carries every connection over mutual TLS (HBONE) and enforces L4 policy,
+the namespace's waypoint enforces L7 policy. Prometheus scrapes from inside the mesh and is admitted by
+identity on the metrics port. Sources and versions: docs/upstream-interfaces.md.
+"""
+
+from __future__ import annotations
+
+from components.catalog.server import ServerPreset
+from components.catalog.stack_config import Dataplane, IstioConfig
+
+MERGED_METRICS_PORT = 15020
+"""pilot-agent's telemetry port: merged application + Envoy metrics, never intercepted by the sidecar."""
+MERGED_METRICS_PATH = "/stats/prometheus"
+
+
+def namespace_labels(istio: IstioConfig) -> dict[str, str]:
+    if istio.dataplane is Dataplane.AMBIENT:
+        return {"istio.io/dataplane-mode": "ambient", "istio.io/use-waypoint": istio.waypoint}
+    return {"istio-injection": "enabled"}
+
+
+def merges_metrics(server: ServerPreset, istio: IstioConfig) -> bool:
+    """Metrics on the (STRICT) serving port, scraped through the sidecar's merged endpoint."""
+    return istio.dataplane is Dataplane.SIDECAR_CNI and server.metrics_port == server.port
+
+
+def has_permissive_metrics_port(server: ServerPreset, istio: IstioConfig) -> bool:
+    """A dedicated metrics port a Prometheus outside the mesh scrapes in plain text (sidecar data plane)."""
+    return istio.dataplane is Dataplane.SIDECAR_CNI and server.metrics_port != server.port
+
+
+def metrics_annotations(server: ServerPreset, istio: IstioConfig) -> dict[str, str]:
+    """Istio's metrics-merging contract: the injector moves these to the agent's environment and rewrites
+    them to 15020, where the agent serves the server's `port`/`path` merged with Envoy's metrics."""
+    if not merges_metrics(server, istio):
+        return {}
+    return {
+        "prometheus.istio.io/merge-metrics": "true",
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(server.metrics_port),
+        "prometheus.io/path": server.metrics_path,
+    }
