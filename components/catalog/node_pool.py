@@ -44,6 +44,13 @@ class NodeClassRef(StrictModel):
     name: str = "default"
 
 
+def _canonical(layout: dict[str, int]) -> dict[str, int]:
+    """The layout in sorted profile order. A mapping's order is not something the user chose, and the
+    Pulumi CLI hands the program its config as JSON with sorted keys: every plan is built from this
+    order whatever engine runs the program (messages about the layout keep the user's order)."""
+    return dict(sorted(layout.items()))
+
+
 class NodePool(StrictModel):
     name: PoolName
     gpu: str | None = None
@@ -91,7 +98,7 @@ class NodePool(StrictModel):
         model = gpu_by_key(info.data.get("gpu") or "")
         strategy = info.data.get("mig_strategy")
         if model is None or not model.mig_capable or strategy in (None, MigStrategy.NONE):
-            return layout  # reported by the other validators
+            return _canonical(layout)  # reported by the other validators
         pool = info.data.get("name", "?")
         check = check_layout(model, layout)
         if not check.ok:
@@ -103,7 +110,7 @@ class NodePool(StrictModel):
             problems = problems or [f"migStrategy {strategy.value} needs at least one MIG instance per GPU"]
         if problems:
             raise ValueError(f"node pool {pool!r}: {describe_layout(layout)}: {'; '.join(problems)}")
-        return layout
+        return _canonical(layout)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

@@ -29,7 +29,7 @@ def test_up_writes_the_objects_modelstack_render_writes_field_for_field(deployed
 def test_up_exports_the_outputs_modelstack_render_writes(deployed_dev: Deployed) -> None:
     stack = deployed_dev.stack
     exported = stack.engine.outputs(stack.project, stack.name, "--show-secrets")
-    assert exported == deployed_dev.offline_outputs
+    assert exported == deployed_dev.offline_outputs, json.dumps(exported, sort_keys=True)
 
 
 def test_preview_after_up_shows_no_changes(deployed_dev: Deployed) -> None:

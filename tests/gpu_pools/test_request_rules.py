@@ -58,8 +58,9 @@ CASES = [
         "migProfile: 7g.40gb",
         "migProfile: 7g.40gb",
         "models.detector.versions.v1.resources.migProfile",
-        "node pool 'mixed' does not offer 7g.40gb: its migLayout is 1× 3g.20gb, 1× 2g.10gb, 1× 1g.5gb+me — "
-        "request one of 3g.20gb, 2g.10gb, 1g.5gb+me or add 7g.40gb to the layout",
+        # The layout in sorted profile order: the order the Pulumi CLI passes config keys in.
+        "node pool 'mixed' does not offer 7g.40gb: its migLayout is 1× 1g.5gb+me, 1× 2g.10gb, 1× 3g.20gb — "
+        "request one of 1g.5gb+me, 2g.10gb, 3g.20gb or add 7g.40gb to the layout",
     ),
     RuleCase(
         "whole-GPU request on a MIG pool",
