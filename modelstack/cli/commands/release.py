@@ -20,7 +20,7 @@ import click
 from components.validation.loader import CONFIG_NAMESPACE, load_stack_config, stack_config_values
 from modelstack.cli.common import project_root, report_errors
 from modelstack.engine import plan_format
-from modelstack.engine.diff import Plan, plan, read_render
+from modelstack.engine.diff import Plan, plan, read_render, read_weights
 from modelstack.engine.render import render_stack
 from modelstack.release.edits import (
     Edit,
@@ -72,7 +72,7 @@ def preview_edit(root: Path, stack: str, catalog: Path, edit: Edit) -> Plan:
         work = Path(tmp)
         before = render_with_catalog(root, stack, catalog, work / "before")
         after = render_with_catalog(root, stack, edited, work / "after")
-        return plan(read_render(before), read_render(after))
+        return plan(read_render(before), read_render(after), read_weights(before), read_weights(after))
 
 
 def run_release_step(
