@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from components.catalog.errors import CatalogError
 from modelstack.cli.common import EXIT_FAILURE, EXIT_INVALID, project_root, report_errors, stack_option
 
 
@@ -75,10 +76,23 @@ def render(stack: str, out: Path | None) -> None:
     help="A directory rendered before, to compare with.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-@click.option("--markdown", is_flag=True, help="Print the plan as Markdown (for pull-request comments).")
+@click.option(
+    "--markdown",
+    is_flag=True,
+    help="Print the plan as Markdown (the pull-request comment): also the warnings, refused release "
+    "changes and, for an invalid catalog, its errors.",
+)
 @report_errors
 def preview(stack: str, base_ref: str | None, base_dir: Path | None, as_json: bool, markdown: bool) -> None:
-    """Print the plan between a base and the working tree: creates, updates with fields, replaces, deletes."""
+    """Print the plan between a base and the working tree: per model the traffic split, then every object
+    to create, update (each changed field), replace or delete.
+
+    \b
+    Exit codes:
+      0  plan printed
+      1  the base could not be rendered, or another failure
+      2  invalid catalog or stack configuration, a released version would change, or a usage error
+    """
     from modelstack.engine import plan_format
     from modelstack.engine.preview import BaseRenderError
     from modelstack.engine.preview import preview as run_preview
@@ -86,21 +100,33 @@ def preview(stack: str, base_ref: str | None, base_dir: Path | None, as_json: bo
 
     if base_ref and base_dir:
         raise click.UsageError("give --base or --base-dir, not both")
+    if as_json and markdown:
+        raise click.UsageError("give --json or --markdown, not both")
     root = project_root()
+    title = f"Preview of stack {stack} against {base_ref or base_dir or 'nothing (everything is new)'}"
     with tempfile.TemporaryDirectory(prefix="modelstack-preview-") as work:
         try:
             guard = released_versions_guard(root, stack)
             result = run_preview(root, stack, base_ref, base_dir, Path(work), guard=guard)
+        except CatalogError as exc:
+            if markdown:
+                problems = [str(p) for p in exc.problems]
+                click.echo(plan_format.invalid_markdown(title, problems, len(exc.errors)))
+            raise
         except BaseRenderError as exc:
+            if markdown:
+                click.echo(plan_format.failed_markdown(title, str(exc)))
             click.echo(f"error: {exc}", err=True)
             raise SystemExit(EXIT_FAILURE) from None
-    title = f"Preview of stack {stack} against {base_ref or base_dir or 'nothing (everything is new)'}"
-    if as_json:
-        click.echo(plan_format.as_json(result))
-    elif markdown:
-        click.echo(plan_format.as_markdown(result, title))
-    else:
-        click.echo(plan_format.as_text(result, title))
+    warnings = [str(w) for w in result.warnings]
+    findings = [str(f) for f in result.findings]
+    if markdown:
+        click.echo(plan_format.as_markdown(result.plan, title, warnings=warnings, findings=findings))
+    elif not result.findings:
+        click.echo(plan_format.as_json(result.plan, warnings) if as_json else plan_format.as_text(result.plan, title))
+    if result.findings:
+        # A released version never changes: refused (exit 2); the plan is printed only in the PR comment.
+        raise CatalogError(list(result.findings))
 
 
 def _register_optional_commands() -> None:
