@@ -1,7 +1,9 @@
 """The `modelstack` command line: validate, render and preview stacks offline, and run releases.
 
-Exit codes: 0 success, 2 invalid input (catalog or stack configuration; nothing is written), 1 any other
-failure. Subcommands with their own outcomes (gate) document theirs.
+Exit codes, the same for every command: 0 success, 2 invalid input (catalog or stack configuration, a
+released version that would change, a refused release edit, a bad command line; nothing is written), 1 any
+other failure. Commands with more outcomes add their own (check: 1 for a mandatory violation; gate: 10
+hold, 11 rollback; gpus: 3 without NVML); each lists its codes in `--help`.
 
 The package owns the command line only: parsing options, calling the engine (`modelstack.engine`) and
 the release tooling (`modelstack.release`), printing their results. It may import those two and
@@ -23,14 +25,26 @@ from modelstack.cli.common import EXIT_FAILURE, EXIT_INVALID, project_root, repo
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
-    """modelstack: immutable GPU model-serving stacks from a reviewed catalog."""
+    """modelstack: immutable GPU model-serving stacks from a reviewed catalog.
+
+    Every command reads Pulumi.<stack>.yaml (--stack, default dev) from the project directory: the
+    nearest one holding Pulumi.yaml. Exit codes: 0 success, 2 invalid input, 1 other failure; see each
+    command's --help for the codes it adds.
+    """
 
 
 @cli.command()
 @stack_option
 @report_errors
 def validate(stack: str) -> None:
-    """Validate the stack configuration and the catalog (no Pulumi, no rendering)."""
+    """Validate the stack configuration and the catalog (no Pulumi, no rendering).
+
+    \b
+    Exit codes:
+      0  valid (warnings, if any, on stderr)
+      1  any other failure
+      2  invalid catalog or stack configuration (located messages on stderr), or a usage error
+    """
     from components.validation.loader import load_catalog, load_stack_config
 
     root = project_root()
@@ -55,7 +69,15 @@ def validate(stack: str) -> None:
 )
 @report_errors
 def render(stack: str, out: Path | None) -> None:
-    """Run the program under Pulumi's mock runtime and write one YAML file per Kubernetes object."""
+    """Run the program under Pulumi's mock runtime and write one YAML file per Kubernetes object, plus
+    outputs.json and versions.lock.json.
+
+    \b
+    Exit codes:
+      0  rendered
+      1  any other failure
+      2  invalid catalog or stack configuration (nothing is written), or a usage error
+    """
     from modelstack.engine.render import render_stack
 
     root = project_root()
