@@ -79,7 +79,6 @@ def section(comment: str, stack: str) -> str:
     return match.group(0)
 
 
-@pytest.mark.xdist_group("pr-weight-change")
 class TestWeightChange:
     @pytest.fixture(scope="class")
     @classmethod
@@ -107,7 +106,6 @@ class TestWeightChange:
             assert re.search(rf"stack {stack}: \d+ objects, 0 mandatory", job.comment), job.comment
 
 
-@pytest.mark.xdist_group("pr-new-version")
 class TestNewVersion:
     @pytest.fixture(scope="class")
     @classmethod
@@ -138,7 +136,6 @@ class TestNewVersion:
         assert "{+|llm-chat-v3+}" in preview
 
 
-@pytest.mark.xdist_group("pr-retired-version")
 class TestRetiredVersion:
     @pytest.fixture(scope="class")
     @classmethod
@@ -166,7 +163,6 @@ class TestRetiredVersion:
         assert re.search(r"spec\.http\[pin-v2\]: \{.*\} → \(absent\)", preview), preview
 
 
-@pytest.mark.xdist_group("pr-invalid-catalog")
 class TestInvalidCatalog:
     @pytest.fixture(scope="class")
     @classmethod
@@ -187,7 +183,6 @@ class TestInvalidCatalog:
         ) in preview
 
 
-@pytest.mark.xdist_group("pr-released-version-changed")
 class TestReleasedVersionChanged:
     @pytest.fixture(scope="class")
     @classmethod
