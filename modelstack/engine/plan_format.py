@@ -1,7 +1,7 @@
 """Plan output: text like `pulumi preview --diff`, JSON for machines, Markdown for pull-request comments.
 
 Every format shows every change in full: scalars as `before → after`, long strings (PromQL, JSON, config
-files) as a word- or line-level diff of the part that changed (modelstack.text_diff), and per model the
+files) as a word- or line-level diff of the part that changed (modelstack.engine.text_diff), and per model the
 traffic split (`llm-chat: v1 90 → 80, v2 10 → 20`).
 """
 
