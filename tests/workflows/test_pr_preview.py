@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from modelstack.release import plan_retire
+from modelstack.release.edits import plan_retire
 from tests.git_project import GitProject, clone_of_working_tree, modelstack_env
 
 ROOT = Path(__file__).resolve().parents[2]
