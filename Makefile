@@ -1,7 +1,8 @@
 # The two commands of the quick start:
 #   make preview   set up everything and render + preview the dev stack (no cluster, no cloud, no login)
 #   make test      set up everything (venv, Docker engine, registry, Prometheus) and run the test suite
-.PHONY: setup engine preview render validate test lint bench clean
+#   make stop-servers  stop the Docker engine and registry that `make test` left running
+.PHONY: setup engine preview render validate test lint bench clean stop-servers
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -30,7 +31,14 @@ lint: setup
 	$(VENV)/bin/mypy components modelstack
 
 test: setup engine
+	@echo "make test: the suite runs on every core (pytest-xdist). Its integration tests install, once, with"
+	@echo "  apt: docker.io, docker-registry, debootstrap and prometheus; and start on 127.0.0.1: dockerd,"
+	@echo "  a registry on :5000 (both left running for the next run: 'make stop-servers') and one"
+	@echo "  Prometheus per test session on a free port (stopped when the session ends)."
 	$(VENV)/bin/pytest -p no:cacheprovider
+
+stop-servers:
+	@bash scripts/stop-servers.sh
 
 bench: setup
 	$(PY) bench/run.py

@@ -79,6 +79,7 @@ start_dockerd() {
   log "starting dockerd (log: $logfile)"
   setsid dockerd >>"$logfile" 2>&1 </dev/null 9>&- &
   local pid=$!
+  echo "$pid" >"$CACHE/dockerd.pid" # for scripts/stop-servers.sh
   if ! wait_for "$WAIT_SECONDS" docker_ok; then
     local reason
     reason="$(grep -iE 'level=(error|fatal)|failed' "$logfile" | tail -n 1 | cut -c1-300)"
@@ -105,6 +106,7 @@ http:
 YAML
   log "starting registry on $REGISTRY_ADDR (log: $dir/registry.log)"
   setsid /usr/bin/docker-registry serve "$dir/config.yml" >>"$dir/registry.log" 2>&1 </dev/null 9>&- &
+  echo "$!" >"$CACHE/registry.pid" # for scripts/stop-servers.sh
   wait_for 20 registry_ok || die "registry did not answer on $REGISTRY_ADDR; see $dir/registry.log"
 }
 

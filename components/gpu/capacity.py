@@ -156,6 +156,28 @@ class PoolPlan:
     def fits(self, bound: Bound) -> bool:
         return self.nodes_needed(bound) <= self.pool.max_nodes
 
+    @property
+    def unplanned(self) -> tuple[str, ...]:
+        """Host resources the pool gives no size for (`cpuPerNode`, `memoryGibPerNode`): nodes needed for
+        them are unknown, so a pool with no other dimension cannot be planned at all."""
+        missing = []
+        if self.pool.cpu_per_node is None:
+            missing.append("cpu")
+        if self.pool.memory_gib_per_node is None:
+            missing.append("memory")
+        return tuple(missing)
+
+    @property
+    def planned(self) -> bool:
+        return bool(self.dimensions)
+
+    def failing(self, dimension: Dimension) -> Bound | None:
+        """The lowest bound at which `dimension` needs more nodes than maxNodes (None: it fits)."""
+        for bound in (Bound.MIN, Bound.MAX):
+            if dimension.nodes_needed(bound) > self.pool.max_nodes:
+                return bound
+        return None
+
 
 @dataclass(frozen=True, slots=True)
 class CapacityPlan:
@@ -361,13 +383,22 @@ def capacity_plan(catalog: Catalog, stack: StackConfig) -> dict[str, Any]:
     return plan_dict(plan_capacity(stack, catalog_versions(catalog)))
 
 
+_SIZE_KEYS = {"cpu": "cpuPerNode", "memory": "memoryGibPerNode"}
+
+
 def plan_rows(plan: CapacityPlan) -> list[tuple[str, ...]]:
-    """One row per pool and dimension, for a text table."""
+    """One row per pool and dimension, for a text table; FIT marks rows over maxNodes (`✗ min`, `✗ max`)
+    and a pool with nothing to plan gets one row saying so."""
     rows: list[tuple[str, ...]] = []
     for pool_plan in plan.pools:
         pool = pool_plan.pool
+        if not pool_plan.planned:
+            missing = "/".join(_SIZE_KEYS[u] for u in pool_plan.unplanned)
+            unknown = ("?",) * 6
+            rows.append((pool.name, "/".join(pool_plan.unplanned), "—", *unknown, f"not planned (no {missing})"))
         for d in pool_plan.dimensions:
             supply = pool_plan.supply(d)
+            failing = pool_plan.failing(d)
             rows.append(
                 (
                     pool.name,
@@ -379,6 +410,7 @@ def plan_rows(plan: CapacityPlan) -> list[tuple[str, ...]]:
                     f"{_utilization(d.demand(Bound.MIN), supply):.0%}",
                     f"{_utilization(d.demand(Bound.MAX), supply):.0%}",
                     f"{d.nodes_needed(Bound.MIN)}/{d.nodes_needed(Bound.MAX)}",
+                    "ok" if failing is None else f"✗ {failing.value}",
                 )
             )
     return rows
@@ -386,11 +418,21 @@ def plan_rows(plan: CapacityPlan) -> list[tuple[str, ...]]:
 
 def nodes_summary(plan: PoolPlan) -> str:
     pool = plan.pool
+    versions = {(c.model, c.version) for d in plan.dimensions for c in d.claims}
+    if not plan.planned:
+        missing = " and ".join(_SIZE_KEYS[u] for u in plan.unplanned)
+        return (
+            f"{pool.name}: cannot be planned — the pool sets no {missing}, so the nodes its versions need "
+            f"are unknown; set them to plan it"
+        )
     verdict = (
         "fits" if plan.fits(Bound.MAX) else ("fits at min only" if plan.fits(Bound.MIN) else "DOES NOT FIT")
     )
     need_min, need_max = plan.nodes_needed(Bound.MIN), plan.nodes_needed(Bound.MAX)
-    return (
+    line = (
         f"{pool.name}: nodes needed {need_min} (min replicas) / {need_max} (max replicas) of "
         f"minNodes {pool.min_nodes} .. maxNodes {pool.max_nodes} — {verdict}"
     )
+    if plan.unplanned and versions:
+        line += f" ({' and '.join(plan.unplanned)} not planned: no {'/'.join(_SIZE_KEYS[u] for u in plan.unplanned)})"
+    return line

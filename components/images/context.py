@@ -10,9 +10,13 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from components.catalog.base import DIGEST_REF
 from components.catalog.build import BuildSpec
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
 
 FROM = re.compile(
     r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)(?:\s+AS\s+(?P<stage>\S+))?", re.IGNORECASE
@@ -151,7 +155,24 @@ def context_problems(build: BuildSpec, catalog_dir: Path) -> list[ContextProblem
 
 
 def _files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*") if p.is_file() and not SKIPPED_DIRS & set(p.parts))
+    """The context's files by relative path. Only the relative parts are matched against SKIPPED_DIRS: a
+    checkout that happens to live under a folder named like one must hash the same as any other."""
+    return sorted(
+        p
+        for p in directory.rglob("*")
+        if p.is_file() and not SKIPPED_DIRS & set(p.relative_to(directory).parts)
+    )
+
+
+def update_with_tree(digest: _Hash, directory: Path) -> None:
+    """Feed every file under `directory` (relative POSIX path, then bytes) into `digest`.
+
+    Only content counts, never where the directory lives: two clones of one commit, or the base of
+    `modelstack preview --base` rendered in a temporary worktree, give the same digest.
+    """
+    for path in _files(directory):
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes())
 
 
 def context_hash(build: BuildSpec, catalog_dir: Path) -> str:
@@ -159,9 +180,7 @@ def context_hash(build: BuildSpec, catalog_dir: Path) -> str:
     context = (catalog_dir / build.context).resolve()
     digest = hashlib.sha256()
     digest.update(f"{build.base}\0{sorted(build.args.items())}\0{build.dockerfile}\0".encode())
-    for path in _files(context):
-        digest.update(str(path.relative_to(context)).encode() + b"\0")
-        digest.update(path.read_bytes())
+    update_with_tree(digest, context)
     return digest.hexdigest()
 
 

@@ -1,7 +1,9 @@
 """The `modelstack` command line: validate, render and preview stacks offline, and run releases.
 
-Exit codes: 0 success, 2 invalid input (catalog or stack configuration; nothing is written), 1 any other
-failure. Subcommands with their own outcomes (gate) document theirs.
+Exit codes, the same for every command: 0 success, 2 invalid input (catalog or stack configuration, a
+released version that would change, a refused release edit, a bad command line; nothing is written), 1 any
+other failure. Commands with more outcomes add their own (check: 1 for a mandatory violation; gate: 10
+hold, 11 rollback; gpus: 3 without NVML); each lists its codes in `--help`.
 
 The package owns the command line only: parsing options, calling the engine (`modelstack.engine`) and
 the release tooling (`modelstack.release`), printing their results. It may import those two and
@@ -17,19 +19,32 @@ from pathlib import Path
 
 import click
 
+from components.catalog.errors import CatalogError
 from modelstack.cli.common import EXIT_FAILURE, EXIT_INVALID, project_root, report_errors, stack_option
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
-    """modelstack: immutable GPU model-serving stacks from a reviewed catalog."""
+    """modelstack: immutable GPU model-serving stacks from a reviewed catalog.
+
+    Every command reads Pulumi.<stack>.yaml (--stack, default dev) from the project directory: the
+    nearest one holding Pulumi.yaml. Exit codes: 0 success, 2 invalid input, 1 other failure; see each
+    command's --help for the codes it adds.
+    """
 
 
 @cli.command()
 @stack_option
 @report_errors
 def validate(stack: str) -> None:
-    """Validate the stack configuration and the catalog (no Pulumi, no rendering)."""
+    """Validate the stack configuration and the catalog (no Pulumi, no rendering).
+
+    \b
+    Exit codes:
+      0  valid (warnings, if any, on stderr)
+      1  any other failure
+      2  invalid catalog or stack configuration (located messages on stderr), or a usage error
+    """
     from components.validation.loader import load_catalog, load_stack_config
 
     root = project_root()
@@ -54,7 +69,15 @@ def validate(stack: str) -> None:
 )
 @report_errors
 def render(stack: str, out: Path | None) -> None:
-    """Run the program under Pulumi's mock runtime and write one YAML file per Kubernetes object."""
+    """Run the program under Pulumi's mock runtime and write one YAML file per Kubernetes object, plus
+    outputs.json and versions.lock.json.
+
+    \b
+    Exit codes:
+      0  rendered
+      1  any other failure
+      2  invalid catalog or stack configuration (nothing is written), or a usage error
+    """
     from modelstack.engine.render import render_stack
 
     root = project_root()
@@ -75,10 +98,23 @@ def render(stack: str, out: Path | None) -> None:
     help="A directory rendered before, to compare with.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-@click.option("--markdown", is_flag=True, help="Print the plan as Markdown (for pull-request comments).")
+@click.option(
+    "--markdown",
+    is_flag=True,
+    help="Print the plan as Markdown (the pull-request comment): also the warnings, refused release "
+    "changes and, for an invalid catalog, its errors.",
+)
 @report_errors
 def preview(stack: str, base_ref: str | None, base_dir: Path | None, as_json: bool, markdown: bool) -> None:
-    """Print the plan between a base and the working tree: creates, updates with fields, replaces, deletes."""
+    """Print the plan between a base and the working tree: per model the traffic split, then every object
+    to create, update (each changed field), replace or delete.
+
+    \b
+    Exit codes:
+      0  plan printed
+      1  the base could not be rendered, or another failure
+      2  invalid catalog or stack configuration, a released version would change, or a usage error
+    """
     from modelstack.engine import plan_format
     from modelstack.engine.preview import BaseRenderError
     from modelstack.engine.preview import preview as run_preview
@@ -86,21 +122,33 @@ def preview(stack: str, base_ref: str | None, base_dir: Path | None, as_json: bo
 
     if base_ref and base_dir:
         raise click.UsageError("give --base or --base-dir, not both")
+    if as_json and markdown:
+        raise click.UsageError("give --json or --markdown, not both")
     root = project_root()
+    title = f"Preview of stack {stack} against {base_ref or base_dir or 'nothing (everything is new)'}"
     with tempfile.TemporaryDirectory(prefix="modelstack-preview-") as work:
         try:
             guard = released_versions_guard(root, stack)
             result = run_preview(root, stack, base_ref, base_dir, Path(work), guard=guard)
+        except CatalogError as exc:
+            if markdown:
+                problems = [str(p) for p in exc.problems]
+                click.echo(plan_format.invalid_markdown(title, problems, len(exc.errors)))
+            raise
         except BaseRenderError as exc:
+            if markdown:
+                click.echo(plan_format.failed_markdown(title, str(exc)))
             click.echo(f"error: {exc}", err=True)
             raise SystemExit(EXIT_FAILURE) from None
-    title = f"Preview of stack {stack} against {base_ref or base_dir or 'nothing (everything is new)'}"
-    if as_json:
-        click.echo(plan_format.as_json(result))
-    elif markdown:
-        click.echo(plan_format.as_markdown(result, title))
-    else:
-        click.echo(plan_format.as_text(result, title))
+    warnings = [str(w) for w in result.warnings]
+    findings = [str(f) for f in result.findings]
+    if markdown:
+        click.echo(plan_format.as_markdown(result.plan, title, warnings=warnings, findings=findings))
+    elif not result.findings:
+        click.echo(plan_format.as_json(result.plan, warnings) if as_json else plan_format.as_text(result.plan, title))
+    if result.findings:
+        # A released version never changes: refused (exit 2); the plan is printed only in the PR comment.
+        raise CatalogError(list(result.findings))
 
 
 def _register_optional_commands() -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -27,6 +29,19 @@ def fake_digest(*parts: Any) -> str:
     return "sha256:" + hashlib.sha256(blob).hexdigest()
 
 
+def build_content(inputs: Mapping[str, Any]) -> dict[str, str | None]:
+    """What a build reads from disk, by content: the context's files and the Dockerfile's place in it."""
+    from components.images.context import update_with_tree
+
+    context = Path(str((inputs.get("context") or {}).get("location") or ""))
+    dockerfile = str((inputs.get("dockerfile") or {}).get("location") or "")
+    tree = hashlib.sha256()
+    if context.is_dir():
+        update_with_tree(tree, context)
+    relative = os.path.relpath(dockerfile, context) if dockerfile else None
+    return {"context": tree.hexdigest(), "dockerfile": relative}
+
+
 class RecordingMocks(Mocks):
     """Answers like an engine that created everything, and remembers what was asked for."""
 
@@ -40,11 +55,13 @@ class RecordingMocks(Mocks):
         # serialization work of every resource.
         state: dict[str, Any] = {}
         if args.typ == "docker-build:index:Image":
-            # The digest a push would report: derived from everything that determines the image.
+            # The digest a push would report: derived from everything that determines the image, by
+            # content only. The context and Dockerfile locations are absolute paths of this checkout, so
+            # hashing them made the base of `preview --base` (a temporary worktree) never match.
             state["digest"] = fake_digest(
-                args.inputs.get("context"),
+                build_content(args.inputs),
                 args.inputs.get("buildArgs"),
-                args.inputs.get("dockerfile"),
+                args.inputs.get("platforms"),
                 args.inputs.get("tags"),
             )
             state["ref"] = f"{(args.inputs.get('tags') or ['image'])[0]}@{state['digest']}"

@@ -6,15 +6,19 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from modelstack.engine.diff import Plan, plan, read_render
+from components.catalog.errors import Problem
+from components.validation.loader import load_catalog, load_stack_config
+from modelstack.engine.diff import Plan, contract_weights, plan, read_render, read_weights
 from modelstack.engine.render import render_stack
 
-Guard = Callable[[Path, Path], None]
-"""Called with the base and the head render directories before the plan is made; raises to refuse it."""
+Guard = Callable[[Path, Path], Sequence[Problem]]
+"""Called with the base and the head render directories; the problems it returns refuse the preview
+(exit 2), and are shown beside the plan in the pull-request comment."""
 
 
 class BaseRenderError(Exception):
@@ -58,6 +62,16 @@ def render_git_base(root: Path, ref: str, stack: str, out: Path) -> Path:
     return out
 
 
+@dataclass(frozen=True)
+class Preview:
+    """A plan, with what a reviewer must also see: catalog warnings and refused release changes."""
+
+    plan: Plan
+    warnings: tuple[Problem, ...] = ()
+    findings: tuple[Problem, ...] = ()
+    """Released versions the working tree would change: the preview is refused (exit 2) when any."""
+
+
 def preview(
     root: Path,
     stack: str,
@@ -66,15 +80,21 @@ def preview(
     work: Path,
     *,
     guard: Guard | None = None,
-) -> Plan:
+) -> Preview:
+    """Render the working tree (CatalogError when it is invalid) and the base, and compare them."""
+    config = load_stack_config(root, stack)
+    warnings = load_catalog(root / config.catalog, config).warnings
     head_dir = work / "head"
     head = render_stack(root, stack, head_dir)
     if base_dir is None and base_ref is not None:
         base_dir = render_git_base(root, base_ref, stack, work / "base")
+    findings: list[Problem] = []
     if base_dir is not None and guard is not None:
-        # The release tooling's check that a released version never changes: it refuses (exit 2) here,
-        # before any plan is printed.
-        guard(base_dir, head_dir)
+        findings = list(guard(base_dir, head_dir))
     base = read_render(base_dir) if base_dir is not None else {}
+    base_weights = read_weights(base_dir) if base_dir is not None else {}
     # The head's objects are still in memory: reading back the files just written doubled the YAML cost.
-    return plan(base, {m.key: m.body for m in head.manifests})
+    result = plan(
+        base, {m.key: m.body for m in head.manifests}, base_weights, contract_weights(head.outputs)
+    )
+    return Preview(result, tuple(warnings), tuple(findings))

@@ -27,6 +27,7 @@ from ruamel.yaml import YAML
 
 from components.catalog.errors import CatalogError
 from components.catalog.stack_config import StackConfig
+from modelstack.engine.diff import describe_weights
 
 TOTAL = 100
 _WEIGHT_TOKEN = re.compile(r"""(?P<quote>["']?)(?P<number>\d+)(?P=quote)""")
@@ -96,14 +97,7 @@ def _shares(weights: Mapping[str, int]) -> str:
 
 def describe(before: Mapping[str, int], after: Mapping[str, int]) -> str:
     """`v1 90 → 50, v2 10 → 50` (versions whose weight changed; removed ones as `v1 0 → retired`)."""
-    parts = []
-    for v, old in before.items():
-        new = after.get(v)
-        if new is None:
-            parts.append(f"{v} {old} → retired")
-        elif new != old:
-            parts.append(f"{v} {old} → {new}")
-    return ", ".join(parts) or "no change"
+    return describe_weights(before, after) or "no change"
 
 
 # --- text edits ------------------------------------------------------------------------------------------

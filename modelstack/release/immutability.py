@@ -2,8 +2,8 @@
 
 The engine records what each version was released as with every render (`modelstack.engine.lock`);
 `preview` hands `released_versions_guard` to the engine, which compares the base's lock with the working
-tree's before printing any plan. A version present in both whose record differs is an invalid catalog
-(exit 2), located at the field in `models.yaml`.
+tree's. A version present in both whose record differs is an invalid catalog (exit 2), located at the field
+in `models.yaml`; the text and JSON previews print no plan then, the PR comment shows it beside the plan.
 """
 
 from __future__ import annotations
@@ -129,11 +129,11 @@ def check_versions_unchanged(base: Lock, head: Lock, source: SourceMap) -> None:
         raise CatalogError(problems)
 
 
-def released_versions_guard(root: Path, stack: str) -> Callable[[Path, Path], None]:
-    """For `modelstack.engine.preview.preview`: refuse (exit 2) a head render that changes a version the
-    base render released, before any plan is printed."""
+def released_versions_guard(root: Path, stack: str) -> Callable[[Path, Path], list[Problem]]:
+    """For `modelstack.engine.preview.preview`: the released versions a head render would change, as
+    located problems; any one refuses the preview (exit 2)."""
 
-    def guard(base_dir: Path, head_dir: Path) -> None:
-        check_versions_unchanged(read_lock(base_dir), read_lock(head_dir), catalog_source(root, stack))
+    def guard(base_dir: Path, head_dir: Path) -> list[Problem]:
+        return immutability_problems(read_lock(base_dir), read_lock(head_dir), catalog_source(root, stack))
 
     return guard

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from modelstack.engine.render import Render
+from tests.locks import one_at_a_time
 
 from .conftest import ROOT, of_kind
 from .test_adapter_rules import adapter_config, series_name
@@ -27,9 +28,10 @@ def promtool() -> str:
     found = shutil.which("promtool")
     if found:
         return found
-    proc = subprocess.run(
-        ["bash", str(SETUP_SCRIPT)], capture_output=True, text=True, stdin=subprocess.DEVNULL
-    )
+    with one_at_a_time("setup-prometheus"):  # parallel workers: one apt-get at a time
+        proc = subprocess.run(
+            ["bash", str(SETUP_SCRIPT)], capture_output=True, text=True, stdin=subprocess.DEVNULL
+        )
     if proc.returncode != 0:
         pytest.skip(f"promtool cannot be installed ({SETUP_SCRIPT.name}): {proc.stderr.strip()[-500:]}")
     paths = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)

@@ -21,6 +21,8 @@ from typing import Any
 
 import yaml
 
+from tests.locks import one_at_a_time
+
 ROOT = Path(__file__).resolve().parents[2]
 RENDER_DIR = "build/dev-manifests"  # Pulumi.dev.yaml: modelstack:kubernetes.renderDir
 PASSPHRASE = "modelstack-engine-tests"
@@ -45,13 +47,14 @@ class Toolchain:
 
 def build_toolchain() -> Toolchain:
     """Run the installer (seconds when cached); its progress goes to the terminal when not captured."""
-    result = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "engine-toolchain.sh")],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=5400,
-    )
+    with one_at_a_time("engine-toolchain"):  # parallel workers: one build of the cache at a time
+        result = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "engine-toolchain.sh")],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=5400,
+        )
     if result.returncode != 0:
         raise EngineError(f"scripts/engine-toolchain.sh failed:\n{result.stderr[-4000:]}")
     values = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line)

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.locks import one_at_a_time
+
 from .series import openmetrics
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,9 +33,10 @@ class Binaries:
 
 
 def _install() -> Binaries:
-    proc = subprocess.run(
-        ["bash", str(SETUP_SCRIPT)], capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL
-    )
+    with one_at_a_time("setup-prometheus"):  # parallel workers: one apt-get at a time
+        proc = subprocess.run(
+            ["bash", str(SETUP_SCRIPT)], capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL
+        )
     if proc.returncode != 0:
         pytest.skip(f"Prometheus cannot be installed ({SETUP_SCRIPT.name}): {proc.stderr.strip()[-500:]}")
     paths = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)

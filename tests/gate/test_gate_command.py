@@ -168,10 +168,10 @@ def test_unreachable_prometheus_exits_1(catalog: dict[str, Model]) -> None:
     assert "cannot reach Prometheus" in result.output
 
 
-def test_unknown_model_exits_1(catalog: dict[str, Model]) -> None:
+def test_unknown_model_is_invalid_input_exit_2(catalog: dict[str, Model]) -> None:
     result = run("nope", "--prometheus", "http://127.0.0.1:9")
 
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "not in the catalog" in result.output
 
 

@@ -29,7 +29,7 @@ def test_prod_plan_table_lists_each_pool_resource_with_supply_and_demand(
 
     rows = {tuple(line.split()[:2]): line.split()[2:] for line in out.splitlines() if line.startswith("gpu-")}
     assert code == 0
-    assert rows[("gpu-h100", "gpu")] == ["nvidia.com/gpu", "8×4=32", "3", "10", "9%", "31%", "1/2"]
+    assert rows[("gpu-h100", "gpu")] == ["nvidia.com/gpu", "8×4=32", "3", "10", "9%", "31%", "1/2", "ok"]
     assert rows[("gpu-h100-mig", "3g.40gb")] == [
         "nvidia.com/mig-3g.40gb",
         "8×2=16",
@@ -38,6 +38,7 @@ def test_prod_plan_table_lists_each_pool_resource_with_supply_and_demand(
         "6%",
         "12%",
         "1/1",
+        "ok",
     ]
 
 
@@ -47,7 +48,7 @@ def test_json_plan_is_the_exported_capacity_plan(project_root: Path, monkeypatch
     catalog = load_catalog(project_root / stack.catalog, stack).catalog
 
     assert code == 0
-    assert json.loads(out) == {"stack": "prod", **capacity_plan(catalog, stack)}
+    assert json.loads(out) == {"stack": "prod", **capacity_plan(catalog, stack), "unplanned": {}}
 
 
 def test_json_plan_counts_mig_instances_per_profile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,6 +72,53 @@ def test_a_plan_that_cannot_fit_minimum_replicas_exits_2_with_the_located_error(
 
     assert code == 2
     assert f"models.yaml:{line_of(catalog, 'nodePool: whole')}:" in err
+    assert "node pool 'whole' cannot fit every version at minimum replicas" in err
+
+
+def test_a_pool_without_cpu_and_memory_sizes_says_it_cannot_be_planned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(make_project(tmp_path), "--stack", STACK_NAME, monkeypatch=monkeypatch)
+
+    summary = next(line for line in out.splitlines() if line.startswith("cpu: "))
+    assert code == 0
+    assert summary.startswith("cpu: cannot be planned — the pool sets no cpuPerNode and memoryGibPerNode")
+    assert "fits" not in summary and "nodes needed 0" not in summary
+    row = next(line for line in out.splitlines() if line.startswith("cpu "))
+    assert row.endswith("not planned (no cpuPerNode/memoryGibPerNode)")
+
+
+def test_the_json_plan_names_the_pools_it_cannot_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, out, _ = run(make_project(tmp_path), "--stack", STACK_NAME, "--json", monkeypatch=monkeypatch)
+
+    assert code == 0
+    assert json.loads(out)["unplanned"] == {"cpu": ["cpu", "memory"]}
+
+
+def test_a_gpu_pool_without_host_sizes_says_cpu_and_memory_are_not_planned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = run(make_project(tmp_path), "--stack", STACK_NAME, monkeypatch=monkeypatch)
+
+    mixed = next(line for line in out.splitlines() if line.startswith("mixed: "))
+    whole = next(line for line in out.splitlines() if line.startswith("whole: "))
+    assert code == 0
+    assert mixed.endswith("(cpu and memory not planned: no cpuPerNode/memoryGibPerNode)")
+    assert "not planned" not in whole  # cpuPerNode and memoryGibPerNode are set
+
+
+def test_a_plan_that_cannot_fit_minimum_replicas_still_prints_its_table_with_the_failing_rows_marked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = CATALOG.replace("{min: 2, max: 4}", "{min: 9, max: 9}")
+
+    code, out, err = run(make_project(tmp_path, catalog), "--stack", STACK_NAME, monkeypatch=monkeypatch)
+
+    rows = {tuple(line.split()[:2]): line.split()[-2:] for line in out.splitlines() if line.startswith("whole ")}
+    assert code == 2
+    assert rows[("whole", "gpu")] == ["✗", "min"]
+    assert rows[("whole", "cpu")][-1] == "ok"
+    assert "whole: nodes needed 3 (min replicas) / 3 (max replicas) of minNodes 0 .. maxNodes 2 — DOES NOT FIT" in out
     assert "node pool 'whole' cannot fit every version at minimum replicas" in err
 
 

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+from pulumi.runtime import MockResourceArgs
+
+from components.catalog.build import BuildSpec
+from components.images.context import context_hash
+from modelstack.engine.mocks import RecordingMocks
 from modelstack.engine.render import Render
 from tests.conftest import objects_of_kind
 
@@ -53,3 +59,49 @@ def test_every_deployment_references_images_by_digest_only(dev_render: Render, p
         for name, deployment in objects_of_kind(render, "Deployment").items():
             for container in deployment["spec"]["template"]["spec"]["containers"]:
                 assert DIGEST_REF.match(container["image"]), (name, container["image"])
+
+
+def _offline_digest(context: Path) -> str:
+    """The digest the offline render reports for a build of `context`, as the program registers it."""
+    inputs = {
+        "context": {"location": str(context)},
+        "dockerfile": {"location": str(context / "Dockerfile")},
+        "buildArgs": {"BASE": "127.0.0.1:5000/modelstack/base@sha256:" + "a" * 64},
+        "platforms": ["linux/amd64"],
+        "tags": ["registry.example.com/m:v1-0123456789ab"],
+    }
+    _, state = RecordingMocks().new_resource(MockResourceArgs("docker-build:index:Image", "m-v1", inputs))
+    return str(state["digest"])
+
+
+def _context(at: Path, server: str = "print('serve')\n") -> Path:
+    at.mkdir(parents=True)
+    (at / "Dockerfile").write_text("ARG BASE\nFROM ${BASE}\nCOPY server.py /srv/\n")
+    (at / "server.py").write_text(server)
+    return at
+
+
+def test_the_offline_digest_of_a_built_image_does_not_depend_on_where_the_checkout_lives(
+    tmp_path: Path,
+) -> None:
+    here = _context(tmp_path / "checkout" / "ctx")
+    there = _context(tmp_path / "elsewhere" / "worktree" / "ctx")
+    assert _offline_digest(here) == _offline_digest(there)
+
+
+def test_the_offline_digest_of_a_built_image_changes_with_a_file_of_the_context(tmp_path: Path) -> None:
+    assert _offline_digest(_context(tmp_path / "a")) != _offline_digest(
+        _context(tmp_path / "b", server="print('serve v2')\n")
+    )
+
+
+def test_the_content_hash_ignores_folder_names_above_the_context(tmp_path: Path) -> None:
+    """A checkout under a folder named like a skipped one (`wheelhouse`) hashes its files all the same."""
+    build = BuildSpec.model_validate(
+        {"context": "ctx", "base": "127.0.0.1:5000/modelstack/base@sha256:" + "a" * 64}
+    )
+    plain = tmp_path / "plain"
+    odd = tmp_path / "wheelhouse"
+    _context(plain / "ctx")
+    _context(odd / "ctx")
+    assert context_hash(build, plain) == context_hash(build, odd)

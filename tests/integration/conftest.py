@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.locks import one_at_a_time
+
 ROOT = Path(__file__).resolve().parents[2]
 SETUP_DOCKER = ROOT / "scripts" / "setup-docker.sh"
 EXIT_DOCKER_UNAVAILABLE = 77  # the script's "Docker cannot run here" code; its reason is on stderr
@@ -32,14 +34,15 @@ def _skip_reason(stderr: str) -> str:
 @pytest.fixture(scope="session")
 def docker_env() -> DockerEnv:
     """Runs scripts/setup-docker.sh; skips only when it reports that Docker cannot run here."""
-    result = subprocess.run(
-        ["bash", str(SETUP_DOCKER)],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=SETUP_TIMEOUT_S,
-        check=False,
-    )
+    with one_at_a_time("setup-docker"):  # parallel workers: one apt-get and one dockerd start
+        result = subprocess.run(
+            ["bash", str(SETUP_DOCKER)],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=SETUP_TIMEOUT_S,
+            check=False,
+        )
     if result.returncode == EXIT_DOCKER_UNAVAILABLE:
         pytest.skip(f"Docker unavailable: {_skip_reason(result.stderr)}")
     if result.returncode != 0:

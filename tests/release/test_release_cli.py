@@ -59,8 +59,8 @@ def test_weight_only_change_updates_only_the_virtual_service(catalog_copy, tmp_p
         (Action.UPDATE, "VirtualService", "llm-chat.yaml")
     ]
     assert [c.path for c in result.steps[0].changes] == [
-        "spec.http[1].route[0].weight",
-        "spec.http[1].route[1].weight",
+        "spec.http[weighted].route[v1].weight",
+        "spec.http[weighted].route[v2].weight",
     ]
 
 
@@ -69,7 +69,7 @@ def test_promote_prints_the_new_weights_and_the_preview(catalog_copy):
     assert code == 0
     assert out.splitlines()[0] == "llm-chat: v1 90 → 50, v2 10 → 50"
     assert "~ update   ml-dev/VirtualService.networking.istio.io/llm-chat" in out
-    assert "spec.http[1].route[0].weight: 90 → 50" in out
+    assert "spec.http[weighted].route[v1].weight: 90 → 50" in out
     assert re.fullmatch(r"Resources: 1 to update, \d+ unchanged", out.rstrip().splitlines()[-1])
 
 

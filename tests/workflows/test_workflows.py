@@ -115,14 +115,14 @@ def test_pull_request_offline_job_needs_no_secrets_so_forks_work() -> None:
     assert doc["permissions"] == {"contents": "read"}
 
 
-def test_pull_request_offline_job_previews_against_origin_main_as_markdown() -> None:
+def test_pull_request_offline_job_runs_the_tested_script_against_origin_main() -> None:
+    """The job's steps live in scripts/pr-preview.sh, which tests/workflows/test_pr_preview.py runs."""
     doc = workflow("pull-request.yml")
     lines = run_lines({"jobs": {"offline": doc["jobs"]["offline"]}})
-    assert any(
-        "modelstack preview" in line and "--base origin/main" in line and "--markdown" in line
-        for line in lines
-    )
-    assert any("modelstack check" in line for line in lines)
+    assert "bash scripts/pr-preview.sh origin/main preview.md" in lines
+    script = (ROOT / "scripts" / "pr-preview.sh").read_text(encoding="utf-8")
+    assert 'preview --stack "$stack" --base "$base" --markdown' in script
+    assert 'check --stack "$stack"' in script
     checkout = action(doc, "offline", "actions/checkout@")
     assert checkout["with"]["fetch-depth"] == 0  # origin/main must be there to render the base
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
+import yaml
+from pydantic import ValidationError
 
+from components.catalog.errors import CatalogError, Severity
+from components.catalog.stack_config import StackConfig
 from components.gpu.capacity import (
     Bound,
     CapacityPlan,
+    capacity_findings,
     catalog_versions,
     nodes_summary,
     plan_capacity,
@@ -17,7 +23,9 @@ from components.gpu.capacity import (
 )
 from modelstack.cli.common import project_root, report_errors, stack_option
 
-_HEADERS = ("POOL", "UNIT", "RESOURCE", "SUPPLY", "DEMAND MIN", "DEMAND MAX", "UTIL MIN", "UTIL MAX", "NODES")
+_HEADERS = (
+    "POOL", "UNIT", "RESOURCE", "SUPPLY", "DEMAND MIN", "DEMAND MAX", "UTIL MIN", "UTIL MAX", "NODES", "FIT"
+)
 
 
 def table(plan: CapacityPlan) -> str:
@@ -32,6 +40,27 @@ def table(plan: CapacityPlan) -> str:
     return "\n".join(lines)
 
 
+def _plan_of_failed_catalog(
+    exc: CatalogError, path: Path, config: StackConfig
+) -> CapacityPlan | None:
+    """The plan of a catalog whose only errors are capacity overflows, so the table can show where.
+
+    The schema alone is checked again (the rules found only capacity errors); anything else keeps the
+    plain located errors.
+    """
+    from components.catalog.catalog import Catalog
+
+    try:
+        catalog = Catalog.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, ValidationError):
+        return None
+    versions = list(catalog_versions(catalog))
+    overflows = {f.message for f in capacity_findings(config, versions) if f.severity is Severity.ERROR}
+    if not exc.errors or any(p.message not in overflows for p in exc.errors):
+        return None
+    return plan_capacity(config, versions)
+
+
 @click.command("capacity")
 @stack_option
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
@@ -39,22 +68,40 @@ def table(plan: CapacityPlan) -> str:
 def command(stack: str, as_json: bool) -> None:
     """Print the capacity plan of a stack: per node pool and resource (whole GPU, MIG profile, CPU,
     memory), the demand of every version at minimum and maximum replicas against the supply at
-    maxNodes, utilization and the nodes needed.
+    maxNodes, utilization and the nodes needed. FIT marks the rows that need more than maxNodes; a pool
+    without cpuPerNode/memoryGibPerNode (and no GPUs) is reported as not planned.
 
-    Exits 2 when the stack or catalog is invalid, including a plan that cannot fit minimum replicas.
+    \b
+    Exit codes:
+      0  plan printed (a pool that fits only at minimum replicas is a warning)
+      1  any other failure
+      2  invalid catalog or stack configuration, including a plan that cannot fit minimum replicas
+         (the table is still printed, its failing rows marked)
     """
     from components.validation.loader import load_catalog, load_stack_config
 
     root = project_root()
     config = load_stack_config(root, stack)
-    loaded = load_catalog(root / config.catalog, config)
+    path = root / config.catalog
+    try:
+        loaded = load_catalog(path, config)
+    except CatalogError as exc:
+        failed = _plan_of_failed_catalog(exc, path, config)
+        if failed is not None:
+            _print(stack, failed, as_json)
+        raise
     for warning in loaded.warnings:
         click.echo(str(warning), err=True)
     plan = plan_capacity(config, catalog_versions(loaded.catalog))
+    _print(stack, plan, as_json)
+    if not as_json and not all(pool_plan.fits(Bound.MAX) for pool_plan in plan.pools):
+        click.echo("\nsome pools cannot fit maximum replicas (see the warnings above)", err=True)
+
+
+def _print(stack: str, plan: CapacityPlan, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps({"stack": stack, **plan_dict(plan)}, indent=2))
+        unplanned = {p.pool.name: list(p.unplanned) for p in plan.pools if not p.planned}
+        click.echo(json.dumps({"stack": stack, **plan_dict(plan), "unplanned": unplanned}, indent=2))
         return
     click.echo(f"Capacity plan of stack {stack} (supply = per node × maxNodes; NODES = needed at min/max)\n")
     click.echo(table(plan))
-    if not all(pool_plan.fits(Bound.MAX) for pool_plan in plan.pools):
-        click.echo("\nsome pools cannot fit maximum replicas (see the warnings above)", err=True)

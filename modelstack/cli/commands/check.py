@@ -25,7 +25,14 @@ from modelstack.engine.check import check_manifests, load_policies, read_manifes
 )
 @report_errors
 def command(stack: str, directory: Path | None) -> None:
-    """Run the policy pack (policy/) over the stack's offline render and print every violation."""
+    """Run the policy pack (policy/) over the stack's offline render and print every violation.
+
+    \b
+    Exit codes:
+      0  no mandatory violation (advisory ones are printed)
+      1  at least one mandatory violation, or any other failure
+      2  invalid catalog or stack configuration, or a usage error
+    """
     root = project_root()
     if directory is not None:
         manifests = read_manifests(directory)

@@ -1,7 +1,8 @@
 """`modelstack gate MODEL`: decide whether a model's canary moves on, waits or goes back.
 
-Exit codes (for CI pipelines): 0 promote, 10 hold, 11 rollback, 1 error (catalog, stack config or
-Prometheus unusable); 2 is click's own "bad command line".
+Exit codes (for CI pipelines): 0 promote, 10 hold, 11 rollback, 2 invalid input (catalog, stack
+configuration, unknown model or version, bad command line; like every modelstack command), 1 any other
+error (Prometheus unusable).
 
 Which versions are compared, unless named with --canary/--stable:
 - canary: among versions with a weight strictly between 0 and 100, the lowest weight; on a tie the newest,
@@ -23,6 +24,7 @@ import click
 
 from components.catalog.analysis import AnalysisSpec
 from components.catalog.errors import CatalogError
+from modelstack.cli.common import EXIT_INVALID, project_root, stack_option
 from modelstack.release.gate import (
     EXIT_CODES,
     EXIT_ERROR,
@@ -58,23 +60,21 @@ class GateInputs:
     """The catalog that was read (and that --apply rewrites)."""
 
 
-def load_inputs(catalog: Path | None, stack: str | None) -> GateInputs:
+def load_inputs(catalog: Path | None, stack: str) -> GateInputs:
     """Validate the catalog against the stack's configuration; the namespace comes from the stack."""
     from components.validation.loader import load_catalog, load_stack_config
 
-    root = Path.cwd()  # Pulumi.<stack>.yaml sits in the project directory, like for `pulumi` itself
-    config = load_stack_config(root, stack or _only_stack(root))
+    root = project_root()  # like every command: the directory of Pulumi.yaml, or the current one
+    config = load_stack_config(root, stack)
     path = catalog if catalog is not None else root / config.catalog
     loaded = load_catalog(path, config)
     return GateInputs(models=loaded.catalog.models, namespace=config.namespace, catalog_path=path)
 
 
-def _only_stack(root: Path) -> str:
-    stacks = sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
-    if len(stacks) != 1:
-        found = ", ".join(stacks) or "none"
-        raise click.ClickException(f"name the stack with --stack (stack files in {root}: {found})")
-    return stacks[0]
+class InvalidInput(click.ClickException):
+    """A model, version or weight the catalog does not allow here: invalid input, exit 2."""
+
+    exit_code = EXIT_INVALID
 
 
 # --- version selection ----------------------------------------------------------------------------------
@@ -85,7 +85,7 @@ def pick_canary(versions: Mapping[str, VersionLike]) -> str:
     candidates = [(v.weight, -i, name) for i, (name, v) in enumerate(versions.items()) if 0 < v.weight < 100]
     if not candidates:
         weights = ", ".join(f"{n}={v.weight}" for n, v in versions.items())
-        raise click.ClickException(f"no version is a canary (weights {weights}) — name one with --canary")
+        raise InvalidInput(f"no version is a canary (weights {weights}) — name one with --canary")
     return min(candidates)[2]
 
 
@@ -93,7 +93,7 @@ def pick_stable(versions: Mapping[str, VersionLike], canary: str) -> str:
     """The highest weight other than the canary; ties go to the version listed first (the oldest)."""
     candidates = [(-v.weight, i, name) for i, (name, v) in enumerate(versions.items()) if name != canary]
     if not candidates:
-        raise click.ClickException(f"{canary} is the only version — there is no stable version to compare")
+        raise InvalidInput(f"{canary} is the only version — there is no stable version to compare")
     return min(candidates)[2]
 
 
@@ -140,9 +140,7 @@ def _apply(catalog: Path, result: GateResult) -> str | None:
 @click.command("gate")
 @click.argument("model")
 @click.option("--prometheus", "prometheus_url", required=True, metavar="URL", help="Prometheus base URL.")
-@click.option(
-    "--stack", default=None, help="Stack whose namespace is measured (default: the only Pulumi.<stack>.yaml)."
-)
+@stack_option
 @click.option(
     "--catalog",
     default=None,
@@ -162,7 +160,7 @@ def command(
     *,
     model: str,
     prometheus_url: str,
-    stack: str | None,
+    stack: str,
     catalog: Path | None,
     canary: str | None,
     stable: str | None,
@@ -172,8 +170,13 @@ def command(
 ) -> None:
     """Promote, hold or roll back MODEL's canary from Prometheus metrics.
 
-    Exit codes: 0 promote (to the next weight step), 10 hold (too few requests, no data or NaN),
-    11 rollback (a threshold was breached), 1 error.
+    \b
+    Exit codes:
+      0   promote (to the next weight step)
+      10  hold (too few requests, no data or NaN)
+      11  rollback (a threshold was breached)
+      2   invalid input: catalog or stack configuration, unknown model or version, usage error
+      1   any other error (Prometheus unreachable or unusable)
 
     The canary is the version with the lowest weight between 0 and 100 (on a tie, the newest, listed
     last); the stable version has the highest weight (on a tie, the oldest).
@@ -181,15 +184,20 @@ def command(
     at = _parse_at(at_text)
     try:
         inputs = load_inputs(catalog, stack)
+    except CatalogError as err:
+        _invalid(ctx, err)
+    try:
         prometheus = PrometheusClient(prometheus_url)
         result = _evaluate(inputs, model=model, canary=canary, stable=stable, prometheus=prometheus, at=at)
-    except (CatalogError, PrometheusError, ValueError, OSError) as err:
+    except (PrometheusError, ValueError, OSError) as err:
         _fail(ctx, err)
     click.echo(json.dumps(result.to_dict(), indent=2) if as_json else _report(result))
     if apply_:
         try:
             applied = _apply(inputs.catalog_path, result)
-        except (CatalogError, ValueError, OSError, ImportError) as err:
+        except CatalogError as err:
+            _invalid(ctx, err)
+        except (ValueError, OSError, ImportError) as err:
             _fail(ctx, err)
         if applied:
             click.echo(applied, err=as_json)  # keeps stdout pure JSON with --json
@@ -199,6 +207,14 @@ def command(
 def _fail(ctx: click.Context, err: Exception) -> NoReturn:
     click.echo(f"error: {err}", err=True)
     ctx.exit(EXIT_ERROR)
+
+
+def _invalid(ctx: click.Context, err: CatalogError) -> NoReturn:
+    """Located messages and exit 2, as report_errors prints them for every other command."""
+    for problem in err.problems:
+        click.echo(str(problem), err=True)
+    click.echo(f"{len(err.errors)} error(s); nothing was changed.", err=True)
+    ctx.exit(EXIT_INVALID)
 
 
 def _evaluate(
@@ -212,18 +228,18 @@ def _evaluate(
 ) -> GateResult:
     spec = inputs.models.get(model)
     if spec is None:
-        raise click.ClickException(
+        raise InvalidInput(
             f"model {model!r} is not in the catalog (models: {', '.join(inputs.models)})"
         )
     for name in (canary, stable):
         if name is not None and name not in spec.versions:
-            raise click.ClickException(
+            raise InvalidInput(
                 f"{model} has no version {name!r} (versions: {', '.join(spec.versions)})"
             )
     canary = canary or pick_canary(spec.versions)
     stable = stable or pick_stable(spec.versions, canary)
     if canary == stable:
-        raise click.ClickException("--canary and --stable name the same version")
+        raise InvalidInput("--canary and --stable name the same version")
     # No analysis block: the defaults (800 ms P99, 1 % errors, 50 requests, steps 10/50/100) apply.
     analysis = spec.analysis or AnalysisSpec()
     weight = spec.versions[canary].weight

@@ -23,6 +23,7 @@ Read-only: never changes MIG mode or any GPU setting.
 Exit codes:
   {EXIT_OK}  inventory printed (and, with --check, it matches the catalog)
   {EXIT_CATALOG_DIFFERS}  --check found differences from the built-in GPU catalog
+  2  usage error
   {EXIT_NO_GPU}  NVML is not usable here (no library, no driver or no GPU)
 """
 

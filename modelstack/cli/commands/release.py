@@ -18,9 +18,9 @@ from pathlib import Path
 import click
 
 from components.validation.loader import CONFIG_NAMESPACE, load_stack_config, stack_config_values
-from modelstack.cli.common import project_root, report_errors
+from modelstack.cli.common import project_root, report_errors, stack_option
 from modelstack.engine import plan_format
-from modelstack.engine.diff import Plan, plan, read_render
+from modelstack.engine.diff import Plan, plan, read_render, read_weights
 from modelstack.engine.render import render_stack
 from modelstack.release.edits import (
     Edit,
@@ -72,7 +72,7 @@ def preview_edit(root: Path, stack: str, catalog: Path, edit: Edit) -> Plan:
         work = Path(tmp)
         before = render_with_catalog(root, stack, catalog, work / "before")
         after = render_with_catalog(root, stack, edited, work / "after")
-        return plan(read_render(before), read_render(after))
+        return plan(read_render(before), read_render(after), read_weights(before), read_weights(after))
 
 
 def run_release_step(
@@ -106,9 +106,6 @@ _catalog_option = click.option(
     default=None,
     help="Catalog to edit (default: the stack's catalog, models.yaml).",
 )
-_stack_option = click.option(
-    "--stack", "-s", default="dev", show_default=True, help="Stack to validate and preview against."
-)
 _dry_run_option = click.option("--dry-run", is_flag=True, help="Show the preview; do not write the catalog.")
 
 
@@ -117,13 +114,21 @@ _dry_run_option = click.option("--dry-run", is_flag=True, help="Show the preview
 @click.argument("version")
 @click.option("--weight", type=click.IntRange(0, 100), required=True, help="New weight of VERSION (0–100).")
 @_catalog_option
-@_stack_option
+@stack_option
 @_dry_run_option
 @report_errors
 def promote(
     *, model: str, version: str, weight: int, catalog: Path | None, stack: str, dry_run: bool
 ) -> None:
-    """Give VERSION of MODEL --weight percent; the other versions share the rest in proportion."""
+    """Give VERSION of MODEL --weight percent; the other versions share the rest in proportion.
+
+    \b
+    Exit codes:
+      0  written (or, with --dry-run, previewed; or nothing to change)
+      1  any other failure
+      2  refused (unknown model or version, weights that would be invalid), an invalid catalog or stack
+         configuration, or a usage error; nothing is written
+    """
     run_release_step(stack, catalog, dry_run, lambda text: plan_weight(text, model, version, weight))
 
 
@@ -133,7 +138,7 @@ def promote(
     "--to", "to", default=None, metavar="VERSION", help="Version to give 100 % (default: see below)."
 )
 @_catalog_option
-@_stack_option
+@stack_option
 @_dry_run_option
 @report_errors
 def rollback(*, model: str, to: str | None, catalog: Path | None, stack: str, dry_run: bool) -> None:
@@ -141,6 +146,13 @@ def rollback(*, model: str, to: str | None, catalog: Path | None, stack: str, dr
 
     The previous version is the one with the highest weight among all but the newest (the version listed
     last); on a tie, the oldest. Name another with --to.
+
+    \b
+    Exit codes:
+      0  written (or, with --dry-run, previewed; or nothing to change)
+      1  any other failure
+      2  refused (nothing to roll back to, unknown version), an invalid catalog or stack configuration,
+         or a usage error; nothing is written
     """
     run_release_step(stack, catalog, dry_run, lambda text: plan_rollback(text, model, to))
 
@@ -149,11 +161,19 @@ def rollback(*, model: str, to: str | None, catalog: Path | None, stack: str, dr
 @click.argument("model")
 @click.argument("version")
 @_catalog_option
-@_stack_option
+@stack_option
 @_dry_run_option
 @report_errors
 def retire(*, model: str, version: str, catalog: Path | None, stack: str, dry_run: bool) -> None:
-    """Remove VERSION of MODEL from the catalog; only a version at weight 0, never the last one."""
+    """Remove VERSION of MODEL from the catalog; only a version at weight 0, never the last one.
+
+    \b
+    Exit codes:
+      0  written (or, with --dry-run, previewed)
+      1  any other failure
+      2  refused (weight above 0, the last version, the mirror target), an invalid catalog or stack
+         configuration, or a usage error; nothing is written
+    """
     run_release_step(stack, catalog, dry_run, lambda text: plan_retire(text, model, version))
 
 
