@@ -21,8 +21,11 @@ from components.contract.schema import SUPPORTED_SCHEMA_VERSIONS, Contract, Mode
 CONTRACT_OUTPUT = "contract"
 
 
-class ContractError(ValueError):
-    """The referenced stack's contract cannot be used by this reader."""
+class ContractError(pulumi.RunError, ValueError):
+    """The referenced stack's contract cannot be used by this reader.
+
+    A RunError: raised inside an `apply` of a consumer's program, the real engine fails the update with
+    the message alone (any other exception prints a Python traceback of the SDK's event loop)."""
 
 
 def stack_name(org: str, stack: str, project: str = "modelstack") -> str:

@@ -7,7 +7,6 @@ privileged container. The policy pack must catch each one, under the real engine
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pulumi
@@ -18,16 +17,26 @@ UNTOLERATED_GPU_POD = "vision-detector-v7"
 PRIVILEGED = "text-embedder-v1"
 
 
-def _pod_spec(props: dict[str, Any]) -> dict[str, Any]:
-    return props["spec"]["template"]["spec"]
+def _copied(props: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The props with fresh dicts along spec.template.spec.containers[0], and that pod spec.
+
+    Only the path that is changed is copied: props hold Outputs (a built image's digest), which cannot
+    be deep-copied outside serialization."""
+    props = dict(props)
+    spec = props["spec"] = dict(props["spec"])
+    template = spec["template"] = dict(spec["template"])
+    pod = template["spec"] = dict(template["spec"])
+    containers = pod["containers"] = list(pod["containers"])
+    first = containers[0] = dict(containers[0])
+    first["securityContext"] = dict(first.get("securityContext") or {})
+    return props, pod
 
 
 def violate(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult | None:
     if args.type_ != DEPLOYMENT:
         return None
     name = args.props["metadata"]["name"]
-    props = copy.deepcopy(dict(args.props))
-    pod = _pod_spec(props)
+    props, pod = _copied(args.props)
     if name == BY_TAG[0]:
         pod["containers"][0]["image"] = BY_TAG[1]
     elif name == UNTOLERATED_GPU_POD:
