@@ -7,6 +7,7 @@ from pydantic import Field
 from components.catalog.analysis import AnalysisSpec
 from components.catalog.autoscaling import AutoscalingSpec
 from components.catalog.base import StrictModel, VersionName
+from components.catalog.resources import ProxyResources
 from components.catalog.server import ServerKind, ServerOverrides, ServerPreset, resolve_server
 from components.catalog.traffic import Caller, Exposure, TrafficSpec
 from components.catalog.version import VersionSpec
@@ -27,6 +28,9 @@ class ModelSpec(StrictModel):
     analysis: AnalysisSpec | None = None
     """Canary thresholds: read by `modelstack gate` and by the alerting rules alike."""
     security: SecurityContext = SecurityContext()
+    sidecar_resources: ProxyResources | None = None
+    """CPU and memory of the Istio sidecar in this model's pods (requests = limits); default: the stack's
+    `istio.sidecarResources`. Counted in the capacity plan; ignored under `istio.dataplane: ambient`."""
 
     @property
     def server_preset(self) -> ServerPreset:

@@ -38,3 +38,11 @@ class Resources(StrictModel):
     mig_profile: str | None = Field(default=None, pattern=r"^[0-9]g\.[0-9]+gb(\+me)?$")
     """MIG profile, e.g. `3g.40gb`; must exist on the node pool's GPU and in its layout."""
     ephemeral_storage: Quantity | None = None
+
+
+class ProxyResources(StrictModel):
+    """CPU and memory of the injected Istio sidecar, rendered as requests = limits so the pod stays
+    Guaranteed (Istio's own defaults request less than they limit: the pod would be Burstable)."""
+
+    cpu: Quantity = "100m"
+    memory: Quantity = "128Mi"

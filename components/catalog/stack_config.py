@@ -9,6 +9,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from components.catalog.base import DIGEST_REF, DnsLabel, StrictModel
 from components.catalog.node_pool import NodePool
+from components.catalog.resources import ProxyResources
 
 
 class KubernetesTarget(StrEnum):
@@ -55,6 +56,9 @@ class IstioConfig(StrictModel):
     """`<namespace>/<serviceaccount>` of the gateway's pods, allowed to call exposed models."""
     domain: str = Field(default="models.example.com", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
     """Exposed models default to `<model>.<domain>`."""
+    sidecar_resources: ProxyResources = ProxyResources()
+    """`sidecar-cni`: the sidecar's CPU and memory (requests = limits) for models that set none; counted
+    in the capacity plan. Ignored under `ambient` (no sidecar)."""
 
     @field_validator("dataplane")
     @classmethod
@@ -66,6 +70,13 @@ class IstioConfig(StrictModel):
                 "Istio CNI node agent and set dataplane: sidecar-cni, or use dataplane: ambient"
             )
         return dataplane
+
+
+def proxy_resources(istio: IstioConfig, model_override: ProxyResources | None) -> ProxyResources | None:
+    """The sidecar a model's pods get (the model's own setting, else the stack's), None without sidecars."""
+    if istio.dataplane is Dataplane.AMBIENT:
+        return None
+    return model_override or istio.sidecar_resources
 
 
 class RegistryConfig(StrictModel):

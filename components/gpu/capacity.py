@@ -7,6 +7,9 @@ are set. Replicas are packed onto nodes first-fit decreasing per dimension, so a
 split across nodes is accounted for (two 3-GPU replicas per 8-GPU node, not 2.67); the pool needs the
 largest node count of its dimensions.
 
+Every replica's CPU and memory include its Istio sidecar (`istio.sidecarResources`, or the model's
+`sidecarResources`; none under the ambient data plane), since the scheduler counts the injected container.
+
 A plan that does not fit at minimum replicas is an error (the stack could not even start); one that does
 not fit at maximum replicas is a warning (the autoscaler would stop short).
 """
@@ -24,9 +27,10 @@ from typing import Any
 
 from components.catalog.catalog import Catalog
 from components.catalog.errors import Finding, Severity
+from components.catalog.model import ModelSpec
 from components.catalog.node_pool import NodePool
-from components.catalog.resources import Resources
-from components.catalog.stack_config import StackConfig
+from components.catalog.resources import ProxyResources, Resources
+from components.catalog.stack_config import StackConfig, proxy_resources
 from components.catalog.version import VersionSpec
 from components.facts.mig import resource_name
 from components.gpu.scheduling import per_node_supply, request_problems
@@ -192,6 +196,33 @@ class CapacityPlan:
 Placed = tuple[str, str, VersionSpec]
 
 
+@dataclass(frozen=True)
+class PodOverhead:
+    """What each replica's pod asks for besides the server container: the injected Istio sidecar."""
+
+    sidecars: Mapping[str, ProxyResources | None] = field(default_factory=dict)
+    """Per model; a model not named gets `default`."""
+    default: ProxyResources | None = None
+
+    @classmethod
+    def of(cls, stack: StackConfig, models: Mapping[str, ModelSpec]) -> PodOverhead:
+        return cls(
+            {name: proxy_resources(stack.istio, model.sidecar_resources) for name, model in models.items()},
+            proxy_resources(stack.istio, None),
+        )
+
+    def cpu(self, model: str) -> Fraction:
+        proxy = self.sidecars.get(model, self.default)
+        return quantity(proxy.cpu) if proxy else Fraction(0)
+
+    def memory_gib(self, model: str) -> Fraction:
+        proxy = self.sidecars.get(model, self.default)
+        return quantity(proxy.memory) / _GIB if proxy else Fraction(0)
+
+
+NO_OVERHEAD = PodOverhead()
+
+
 def _claim(model: str, version: str, spec: VersionSpec, per_replica: Fraction) -> Claim:
     return Claim(model, version, per_replica, spec.replicas.min, spec.replicas.max)
 
@@ -213,60 +244,75 @@ def _resource_of(pool: NodePool, unit: str) -> str:
     return resource_name(pool.mig_strategy.value, None if unit == "gpu" else unit)
 
 
-def _host_dimensions(pool: NodePool, versions: list[Placed]) -> list[Dimension]:
+def _host_dimensions(pool: NodePool, versions: list[Placed], overhead: PodOverhead) -> list[Dimension]:
     dimensions = []
     if pool.cpu_per_node is not None:
-        claims = tuple(_claim(m, v, spec, quantity(spec.resources.cpu)) for m, v, spec in versions)
+        claims = tuple(
+            _claim(m, v, spec, quantity(spec.resources.cpu) + overhead.cpu(m)) for m, v, spec in versions
+        )
         dimensions.append(Dimension("cpu", "cpu", Fraction(str(pool.cpu_per_node)), claims))
     if pool.memory_gib_per_node is not None:
-        claims = tuple(_claim(m, v, spec, quantity(spec.resources.memory) / _GIB) for m, v, spec in versions)
+        claims = tuple(
+            _claim(m, v, spec, quantity(spec.resources.memory) / _GIB + overhead.memory_gib(m))
+            for m, v, spec in versions
+        )
         dimensions.append(Dimension("memory", "memory", Fraction(str(pool.memory_gib_per_node)), claims))
     return dimensions
 
 
-def _schedulable(pool: NodePool, spec: VersionSpec) -> bool:
+def _schedulable(pool: NodePool, model: str, spec: VersionSpec, overhead: PodOverhead) -> bool:
     """Requests the rules accept, and that fit one node: the rest is reported by the rules instead."""
     if request_problems(pool, spec.resources):
         return False
-    return not oversized_host_requests(pool, spec.resources)
+    return not oversized_host_requests(pool, spec.resources, overhead.cpu(model), overhead.memory_gib(model))
 
 
-def oversized_host_requests(pool: NodePool, resources: Resources) -> list[tuple[str, str]]:
-    """`(field, message)` for CPU / memory requests larger than one node of the pool."""
+def oversized_host_requests(
+    pool: NodePool,
+    resources: Resources,
+    sidecar_cpu: Fraction = Fraction(0),
+    sidecar_gib: Fraction = Fraction(0),
+) -> list[tuple[str, str]]:
+    """`(field, message)` for CPU / memory requests (with the pod's sidecar) larger than one node."""
     found = []
-    if pool.cpu_per_node is not None and quantity(resources.cpu) > Fraction(str(pool.cpu_per_node)):
+    cpu = quantity(resources.cpu) + sidecar_cpu
+    with_cpu = f" plus the Istio sidecar's {_number(sidecar_cpu)}" if sidecar_cpu else ""
+    if pool.cpu_per_node is not None and cpu > Fraction(str(pool.cpu_per_node)):
         found.append(
             (
                 "cpu",
-                f"cpu {resources.cpu} is more than one node of pool {pool.name!r} offers "
+                f"cpu {resources.cpu}{with_cpu} is more than one node of pool {pool.name!r} offers "
                 f"(cpuPerNode {_number(Fraction(str(pool.cpu_per_node)))})",
             )
         )
-    memory = quantity(resources.memory) / _GIB
+    memory = quantity(resources.memory) / _GIB + sidecar_gib
+    with_memory = f" plus the Istio sidecar's {_number(sidecar_gib)}Gi" if sidecar_gib else ""
     if pool.memory_gib_per_node is not None and memory > Fraction(str(pool.memory_gib_per_node)):
         found.append(
             (
                 "memory",
-                f"memory {resources.memory} is more than one node of pool {pool.name!r} "
+                f"memory {resources.memory}{with_memory} is more than one node of pool {pool.name!r} "
                 f"offers (memoryGibPerNode {_number(Fraction(str(pool.memory_gib_per_node)))})",
             )
         )
     return found
 
 
-def plan_pool(pool: NodePool, versions: Iterable[Placed]) -> PoolPlan:
+def plan_pool(pool: NodePool, versions: Iterable[Placed], overhead: PodOverhead = NO_OVERHEAD) -> PoolPlan:
     """The plan of one pool for the versions placed on it (unschedulable ones left out)."""
-    placed = [(m, v, spec) for m, v, spec in versions if _schedulable(pool, spec)]
-    return PoolPlan(pool, (*_accelerator_dimensions(pool, placed), *_host_dimensions(pool, placed)))
+    placed = [(m, v, spec) for m, v, spec in versions if _schedulable(pool, m, spec, overhead)]
+    return PoolPlan(pool, (*_accelerator_dimensions(pool, placed), *_host_dimensions(pool, placed, overhead)))
 
 
-def plan_capacity(stack: StackConfig, versions: Iterable[Placed]) -> CapacityPlan:
+def plan_capacity(
+    stack: StackConfig, versions: Iterable[Placed], overhead: PodOverhead = NO_OVERHEAD
+) -> CapacityPlan:
     """Every pool of the stack, with the versions that name it."""
     by_pool: dict[str, list[Placed]] = {pool.name: [] for pool in stack.node_pools}
     for model, version, spec in versions:
         if spec.node_pool in by_pool:
             by_pool[spec.node_pool].append((model, version, spec))
-    return CapacityPlan(tuple(plan_pool(pool, by_pool[pool.name]) for pool in stack.node_pools))
+    return CapacityPlan(tuple(plan_pool(pool, by_pool[pool.name], overhead) for pool in stack.node_pools))
 
 
 def catalog_versions(catalog: Catalog) -> Iterator[Placed]:
@@ -278,7 +324,9 @@ def catalog_versions(catalog: Catalog) -> Iterator[Placed]:
 # --- findings -------------------------------------------------------------------------------------
 
 
-def capacity_findings(stack: StackConfig, versions: Iterable[Placed]) -> Iterator[Finding]:
+def capacity_findings(
+    stack: StackConfig, versions: Iterable[Placed], overhead: PodOverhead = NO_OVERHEAD
+) -> Iterator[Finding]:
     """An error per pool that cannot fit minimum replicas, a warning per pool that cannot fit maximum.
 
     Located at the `nodePool` of the first version (catalog order) whose replicas overflow the pool.
@@ -287,17 +335,19 @@ def capacity_findings(stack: StackConfig, versions: Iterable[Placed]) -> Iterato
     for pool in stack.node_pools:
         mine = [(m, v, spec) for m, v, spec in placed if spec.node_pool == pool.name]
         for bound in Bound:
-            finding = _overflow(pool, mine, bound)
+            finding = _overflow(pool, mine, bound, overhead)
             if finding is not None:
                 yield finding
                 break  # an error at minimum replicas implies the maximum overflows too
 
 
-def _overflow(pool: NodePool, versions: list[Placed], bound: Bound) -> Finding | None:
-    full = plan_pool(pool, versions)
+def _overflow(pool: NodePool, versions: list[Placed], bound: Bound, overhead: PodOverhead) -> Finding | None:
+    full = plan_pool(pool, versions, overhead)
     if full.fits(bound):
         return None
-    first = next(i for i in range(1, len(versions) + 1) if not plan_pool(pool, versions[:i]).fits(bound))
+    first = next(
+        i for i in range(1, len(versions) + 1) if not plan_pool(pool, versions[:i], overhead).fits(bound)
+    )
     model, version, _ = versions[first - 1]
     severity = Severity.ERROR if bound is Bound.MIN else Severity.WARNING
     return Finding(
@@ -380,7 +430,7 @@ def plan_dict(plan: CapacityPlan) -> dict[str, Any]:
 
 def capacity_plan(catalog: Catalog, stack: StackConfig) -> dict[str, Any]:
     """The stack's capacity plan as plain JSON-able data (for stack exports and `modelstack capacity`)."""
-    return plan_dict(plan_capacity(stack, catalog_versions(catalog)))
+    return plan_dict(plan_capacity(stack, catalog_versions(catalog), PodOverhead.of(stack, catalog.models)))
 
 
 _SIZE_KEYS = {"cpu": "cpuPerNode", "memory": "memoryGibPerNode"}

@@ -12,8 +12,9 @@ identity on the metrics port. Sources and versions: docs/upstream-interfaces.md.
 
 from __future__ import annotations
 
+from components.catalog.resources import ProxyResources
 from components.catalog.server import ServerPreset
-from components.catalog.stack_config import Dataplane, IstioConfig
+from components.catalog.stack_config import Dataplane, IstioConfig, proxy_resources
 
 MERGED_METRICS_PORT = 15020
 """pilot-agent's telemetry port: merged application + Envoy metrics, never intercepted by the sidecar."""
@@ -46,4 +47,18 @@ def metrics_annotations(server: ServerPreset, istio: IstioConfig) -> dict[str, s
         "prometheus.io/scrape": "true",
         "prometheus.io/port": str(server.metrics_port),
         "prometheus.io/path": server.metrics_path,
+    }
+
+
+def sidecar_resource_annotations(istio: IstioConfig, model_override: ProxyResources | None) -> dict[str, str]:
+    """Istio's injector reads these pod annotations for the sidecar's requests and limits; writing each
+    limit equal to its request keeps the pod in the Guaranteed QoS class (istio/istio#35110)."""
+    proxy = proxy_resources(istio, model_override)
+    if proxy is None:
+        return {}
+    return {
+        "sidecar.istio.io/proxyCPU": proxy.cpu,
+        "sidecar.istio.io/proxyCPULimit": proxy.cpu,
+        "sidecar.istio.io/proxyMemory": proxy.memory,
+        "sidecar.istio.io/proxyMemoryLimit": proxy.memory,
     }

@@ -15,7 +15,7 @@ from components.catalog.version import VersionSpec
 from components.catalog.workload import EnvVar, ModelWeights, SecurityContext
 from components.gpu.scheduling import pod_scheduling, resource_amounts
 from components.naming import content_hash
-from components.traffic.mesh import metrics_annotations
+from components.traffic.mesh import metrics_annotations, sidecar_resource_annotations
 from components.workload.args import ModelVersionArgs
 from components.workload.availability import topology_spread_constraints
 from components.workload.config import CONFIG_MOUNT_PATH, CONFIG_VOLUME, config_map_name
@@ -220,8 +220,12 @@ def scheduling_fields(args: ModelVersionArgs) -> dict[str, Any]:
 
 
 def pod_annotations(args: ModelVersionArgs) -> dict[str, str]:
-    """What the mesh reads from the pod: how its metrics are scraped (components/traffic/mesh)."""
-    return metrics_annotations(args.model.server_preset, args.stack.istio)
+    """What the mesh reads from the pod: how its metrics are scraped and what its sidecar may use
+    (components/traffic/mesh)."""
+    return {
+        **metrics_annotations(args.model.server_preset, args.stack.istio),
+        **sidecar_resource_annotations(args.stack.istio, args.model.sidecar_resources),
+    }
 
 
 def pod_metadata(args: ModelVersionArgs, labels: dict[str, str]) -> dict[str, Any]:

@@ -86,7 +86,7 @@ CASES = [
         '{cpu: "200", memory: 64Gi, gpu: 2}',
         'cpu: "200"',
         "models.llm.versions.v1.resources.cpu",
-        "cpu 200 is more than one node of pool 'whole' offers (cpuPerNode 190)",
+        "cpu 200 plus the Istio sidecar's 0.1 is more than one node of pool 'whole' offers (cpuPerNode 190)",
     ),
     RuleCase(
         "minimum replicas overflow the pool at maxNodes",

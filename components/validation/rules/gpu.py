@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from components.catalog.errors import Finding
-from components.gpu.capacity import capacity_findings, oversized_host_requests
+from components.gpu.capacity import PodOverhead, capacity_findings, oversized_host_requests
 from components.gpu.scheduling import request_problems
 from components.validation.rules.context import RuleContext
 
@@ -26,17 +26,19 @@ def requests_suit_their_pool(ctx: RuleContext) -> Iterator[Finding]:
 
 def replicas_fit_one_node(ctx: RuleContext) -> Iterator[Finding]:
     """A replica asking for more CPU or memory than one node of its pool has would never schedule."""
+    overhead = PodOverhead.of(ctx.stack, ctx.models)
     for name, version, spec in ctx.versions():
         pool = ctx.stack.pool(spec.node_pool) if spec.node_pool else None
         if pool is None:
             continue
-        for field, message in oversized_host_requests(pool, spec.resources):
+        found = oversized_host_requests(pool, spec.resources, overhead.cpu(name), overhead.memory_gib(name))
+        for field, message in found:
             yield Finding(("models", name, "versions", version, "resources", field), message)
 
 
 def pools_fit_their_versions(ctx: RuleContext) -> Iterator[Finding]:
     """Minimum replicas must fit the pools at maxNodes (error); maximum replicas should (warning)."""
-    yield from capacity_findings(ctx.stack, ctx.versions())
+    yield from capacity_findings(ctx.stack, ctx.versions(), PodOverhead.of(ctx.stack, ctx.models))
 
 
 GPU_RULES = (requests_suit_their_pool, replicas_fit_one_node, pools_fit_their_versions)

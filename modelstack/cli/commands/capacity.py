@@ -14,6 +14,7 @@ from components.catalog.stack_config import StackConfig
 from components.gpu.capacity import (
     Bound,
     CapacityPlan,
+    PodOverhead,
     capacity_findings,
     catalog_versions,
     nodes_summary,
@@ -55,10 +56,12 @@ def _plan_of_failed_catalog(
     except (OSError, yaml.YAMLError, ValidationError):
         return None
     versions = list(catalog_versions(catalog))
-    overflows = {f.message for f in capacity_findings(config, versions) if f.severity is Severity.ERROR}
+    overhead = PodOverhead.of(config, catalog.models)
+    found = capacity_findings(config, versions, overhead)
+    overflows = {f.message for f in found if f.severity is Severity.ERROR}
     if not exc.errors or any(p.message not in overflows for p in exc.errors):
         return None
-    return plan_capacity(config, versions)
+    return plan_capacity(config, versions, overhead)
 
 
 @click.command("capacity")
@@ -92,7 +95,8 @@ def command(stack: str, as_json: bool) -> None:
         raise
     for warning in loaded.warnings:
         click.echo(str(warning), err=True)
-    plan = plan_capacity(config, catalog_versions(loaded.catalog))
+    overhead = PodOverhead.of(config, loaded.catalog.models)
+    plan = plan_capacity(config, catalog_versions(loaded.catalog), overhead)
     _print(stack, plan, as_json)
     if not as_json and not all(pool_plan.fits(Bound.MAX) for pool_plan in plan.pools):
         click.echo("\nsome pools cannot fit maximum replicas (see the warnings above)", err=True)
