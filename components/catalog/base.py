@@ -11,6 +11,38 @@ from pydantic.alias_generators import to_camel
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DIGEST_REF = re.compile(r"^(?P<repo>[^@\s]+)@(?P<digest>sha256:[0-9a-f]{64})$")
 DURATION = re.compile(r"^([0-9]+(ms|s|m|h))+$")
+REGISTRY_PLACEHOLDER = "{registry}"
+"""Stands for the stack's `registry.server` at the start of a build base: one reviewed digest, mirrored to
+each stack's registry (a digest names the same content in every registry)."""
+
+
+def registry_host(reference: str) -> str | None:
+    """The registry of an image reference, by Docker's rule (distribution/reference `splitDockerDomain`):
+    the first path component is a registry when it contains '.' or ':' or is `localhost`; else Docker Hub."""
+    first, slash, _ = reference.partition("/")
+    if not slash:
+        return None
+    return first if ("." in first or ":" in first or first == "localhost") else None
+
+
+def is_loopback_registry(server: str) -> bool:
+    """`localhost`, `*.localhost` (RFC 6761), 127.0.0.0/8, ::1 or 0.0.0.0, with or without a port: reachable
+    only from the machine itself, never from a cluster's nodes."""
+    import ipaddress
+
+    host = server.split("/", 1)[0]
+    if host.startswith("["):
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    host = host.lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 class StrictModel(BaseModel):

@@ -7,9 +7,10 @@ from typing import Self
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from components.catalog.base import DIGEST_REF, DnsLabel, StrictModel
+from components.catalog.base import DIGEST_REF, DnsLabel, StrictModel, is_loopback_registry
 from components.catalog.node_pool import NodePool
 from components.catalog.resources import ProxyResources
+from components.catalog.workload import ConfigKey
 
 
 class KubernetesTarget(StrEnum):
@@ -109,6 +110,33 @@ class StackConfig(StrictModel):
     declares a smoke test."""
     build_images: bool = True
     """False renders built versions with a placeholder digest instead of building (dev, no Docker)."""
+    secrets: dict[DnsLabel, tuple[ConfigKey, ...]] = {}
+    """Secrets of the namespace, created outside modelstack, and their keys: every `env[].fromSecret` of the
+    catalog must name one of them and one of its keys (a missing one would crash-loop the pod)."""
+    image_pull_secrets: tuple[DnsLabel, ...] = ()
+    """Secrets (declared in `secrets`, type `kubernetes.io/dockerconfigjson`) every model pod pulls with."""
+
+    @field_validator("registry")
+    @classmethod
+    def _reachable_registry(cls, registry: RegistryConfig, info: ValidationInfo) -> RegistryConfig:
+        kubernetes = info.data.get("kubernetes")
+        cluster = isinstance(kubernetes, KubernetesConfig) and kubernetes.target is KubernetesTarget.CLUSTER
+        if cluster and is_loopback_registry(registry.server):
+            raise ValueError(
+                f"registry.server {registry.server!r} is a loopback address: the cluster's nodes would pull "
+                "from themselves — name a registry the nodes reach (loopback registries are for render stacks)"
+            )
+        return registry
+
+    @model_validator(mode="after")
+    def _pull_secrets_declared(self) -> Self:
+        missing = [name for name in self.image_pull_secrets if name not in self.secrets]
+        if missing:
+            raise ValueError(
+                f"imagePullSecrets {', '.join(missing)} not declared in secrets — add "
+                f"`secrets: {{{missing[0]}: [.dockerconfigjson]}}`"
+            )
+        return self
 
     @model_validator(mode="after")
     def _unique_pools(self) -> Self:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pulumi
 import pulumi_docker_build as docker_build
 
-from components.catalog.build import BuildSpec
+from components.catalog.build import BuildSpec, resolved_base
 from components.catalog.stack_config import StackConfig
 from components.images.context import cache_key, context_hash
 
@@ -63,7 +63,7 @@ class ModelImage(pulumi.ComponentResource):
             name,
             context=docker_build.BuildContextArgs(location=str(context)),
             dockerfile=docker_build.DockerfileArgs(location=str(context / args.build.dockerfile)),
-            build_args={**args.build.args, "BASE": args.build.base},
+            build_args={**args.build.args, "BASE": resolved_base(args.build, args.stack.registry.server)},
             platforms=[docker_build.Platform(p) for p in args.build.platforms],
             tags=[immutable_tag(args, content)],
             push=True,

@@ -241,4 +241,10 @@ def pod_spec(args: ModelVersionArgs, image: Any) -> dict[str, Any]:
         "containers": [container_spec(args, image)],
         "volumes": volumes(args),
         **scheduling_fields(args),
+        **image_pull_secrets(args),
     }
+
+
+def image_pull_secrets(args: ModelVersionArgs) -> dict[str, Any]:
+    names = args.stack.image_pull_secrets
+    return {"imagePullSecrets": [{"name": name} for name in names]} if names else {}

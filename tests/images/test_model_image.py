@@ -23,8 +23,9 @@ def built_image(render: Render) -> dict:
 
 
 def test_prod_builds_the_example_server_from_the_catalog_base_digest(prod_render: Render) -> None:
+    # `{registry}/` in the catalog's base: prod pulls the reviewed digest from its own registry.
     inputs = built_image(prod_render)
-    assert inputs["buildArgs"]["BASE"].startswith("127.0.0.1:5000/modelstack/base@sha256:")
+    assert inputs["buildArgs"]["BASE"].startswith("registry.ml.example.com/modelstack/base@sha256:")
     assert inputs["push"] is True
 
 

@@ -100,7 +100,33 @@ def weights_mount_is_free(ctx: RuleContext) -> Iterator[Finding]:
                 )
 
 
+def secrets_are_declared(ctx: RuleContext) -> Iterator[Finding]:
+    """A `fromSecret` naming a Secret or key the stack does not declare would crash-loop the pod
+    (CreateContainerConfigError): refused at preview like a missing `fromConfig` key."""
+    declared = ctx.stack.secrets
+    for name, version, spec in ctx.versions():
+        for i, var in enumerate(spec.env):
+            ref = var.from_secret
+            if ref is None:
+                continue
+            where = _version_path(name, version, "env", i, "fromSecret")
+            if ref.name not in declared:
+                known = ", ".join(sorted(declared)) or "none"
+                yield Finding(
+                    (*where, "name"),
+                    f"Secret {ref.name!r} is not declared by the stack (declared: {known}) — add "
+                    f"`modelstack:secrets: {{{ref.name}: [{ref.key}]}}` to the stack file once the Secret exists",
+                )
+            elif ref.key not in declared[ref.name]:
+                yield Finding(
+                    (*where, "key"),
+                    f"Secret {ref.name!r} has no key {ref.key!r} in the stack's declaration "
+                    f"(keys: {', '.join(declared[ref.name]) or 'none'}) — fix the key or declare it",
+                )
+
+
 WORKLOAD_RULES = (
+    secrets_are_declared,
     config_keys_are_distinct,
     env_names_are_unique,
     writable_paths_are_absolute,
