@@ -20,8 +20,7 @@ from components.outputs import stack_outputs
 from components.stack import ModelStack, ModelStackArgs
 from components.validation.loader import (
     CONFIG_NAMESPACE,
-    load_catalog,
-    parse_stack_config,
+    load_project,
     stack_config_values,
     stack_file,
 )
@@ -54,8 +53,7 @@ def _positions(root: Path, stack: str) -> SourceMap:
 
 
 def load(root: Path, stack_name: str) -> tuple[StackConfig, Catalog]:
-    stack = parse_stack_config(_config_values(), _positions(root, stack_name))
-    loaded = load_catalog(root / stack.catalog, stack)
+    stack, loaded = load_project(_config_values(), _positions(root, stack_name), root)
     for warning in loaded.warnings:
         pulumi.log.warn(str(warning))
     return stack, loaded.catalog

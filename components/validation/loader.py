@@ -59,9 +59,18 @@ def _valid_versions(model: str, raw: Any, source: SourceMap) -> dict[tuple[str, 
     return out
 
 
-def load_catalog(path: Path | str, stack: StackConfig) -> LoadedCatalog:
-    """Validate `models.yaml` against the schema and the stack. Raises CatalogError listing every problem."""
-    path = Path(path)
+@dataclass
+class _SchemaPhase:
+    """What the schema alone decides about a catalog (no stack needed)."""
+
+    source: SourceMap
+    problems: list[Problem]
+    models: dict[str, ModelSpec]
+    orphans: dict[tuple[str, str], VersionSpec]
+    catalog: Catalog | None
+
+
+def _schema_phase(path: Path) -> _SchemaPhase:
     data, source = load_yaml(path, _display(path))
     if not isinstance(data, dict):
         raise CatalogError([source.problem((), "the catalog must be a mapping with apiVersion and models")])
@@ -84,7 +93,26 @@ def load_catalog(path: Path | str, stack: StackConfig) -> LoadedCatalog:
     catalog, found = _validate(Catalog, checked, source, ())
     known = {(p.line, p.column, p.message) for p in problems}
     problems += [p for p in found if (p.line, p.column, p.message) not in known]
-    ctx = RuleContext(models=models, stack=stack, catalog_dir=path.parent, orphan_versions=orphans)
+    return _SchemaPhase(source, problems, models, orphans, catalog)
+
+
+def catalog_schema_problems(path: Path | str) -> list[Problem]:
+    """The catalog's schema errors alone, for a run whose stack file is invalid: the rules that need the
+    stack wait for a valid one, but nothing the catalog alone shows is held back."""
+    try:
+        return _schema_phase(Path(path)).problems
+    except CatalogError as exc:
+        return exc.problems
+
+
+def load_catalog(path: Path | str, stack: StackConfig) -> LoadedCatalog:
+    """Validate `models.yaml` against the schema and the stack. Raises CatalogError listing every problem."""
+    path = Path(path)
+    phase = _schema_phase(path)
+    problems, source = phase.problems, phase.source
+    ctx = RuleContext(
+        models=phase.models, stack=stack, catalog_dir=path.parent, orphan_versions=phase.orphans
+    )
     for finding in run_rules(ctx):
         located = source.problem(finding.path, finding.message)
         problems.append(
@@ -93,9 +121,42 @@ def load_catalog(path: Path | str, stack: StackConfig) -> LoadedCatalog:
             )
         )
     errors = [p for p in problems if p.severity is Severity.ERROR]
-    if errors or catalog is None:
+    if errors or phase.catalog is None:
         raise CatalogError(problems)
-    return LoadedCatalog(catalog, source, tuple(p for p in problems if p.severity is Severity.WARNING))
+    return LoadedCatalog(phase.catalog, source, tuple(p for p in problems if p.severity is Severity.WARNING))
+
+
+def load_project(
+    values: Mapping[str, Any], source: SourceMap, root: Path, catalog: Path | None = None
+) -> tuple[StackConfig, LoadedCatalog]:
+    """The stack configuration and the catalog validated in one run: an invalid stack file is reported
+    together with every catalog error that does not need the stack (raises CatalogError with both)."""
+    try:
+        stack = parse_stack_config(values, source)
+    except CatalogError as stack_error:
+        raw = values.get("catalog")
+        path = catalog or root / (raw if isinstance(raw, str) else "models.yaml")
+        raise CatalogError([*stack_error.problems, *catalog_schema_problems(path)]) from None
+    return stack, load_catalog(catalog or root / stack.catalog, stack)
+
+
+def load_stack_config_or_every_error(root: Path, stack: str, catalog: Path | None = None) -> StackConfig:
+    """The stack configuration; when it is invalid, the error also lists the catalog's schema errors."""
+    values, source = stack_config_values(root, stack)
+    try:
+        return parse_stack_config(values, source)
+    except CatalogError as stack_error:
+        raw = values.get("catalog")
+        path = catalog or root / (raw if isinstance(raw, str) else "models.yaml")
+        raise CatalogError([*stack_error.problems, *catalog_schema_problems(path)]) from None
+
+
+def load_stack_and_catalog(
+    root: Path, stack: str, catalog: Path | None = None
+) -> tuple[StackConfig, LoadedCatalog]:
+    """`load_project` from `Pulumi.<stack>.yaml` in `root`."""
+    values, source = stack_config_values(root, stack)
+    return load_project(values, source, root, catalog)
 
 
 def stack_file(root: Path, stack: str) -> Path:

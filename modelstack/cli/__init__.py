@@ -45,11 +45,10 @@ def validate(stack: str) -> None:
       1  any other failure
       2  invalid catalog or stack configuration (located messages on stderr), or a usage error
     """
-    from components.validation.loader import load_catalog, load_stack_config
+    from components.validation.loader import load_stack_and_catalog
 
     root = project_root()
-    config = load_stack_config(root, stack)
-    loaded = load_catalog(root / config.catalog, config)
+    config, loaded = load_stack_and_catalog(root, stack)
     for warning in loaded.warnings:
         click.echo(str(warning), err=True)
     versions = sum(len(m.versions) for m in loaded.catalog.models.values())
@@ -145,7 +144,9 @@ def preview(stack: str, base_ref: str | None, base_dir: Path | None, as_json: bo
     if markdown:
         click.echo(plan_format.as_markdown(result.plan, title, warnings=warnings, findings=findings))
     elif not result.findings:
-        click.echo(plan_format.as_json(result.plan, warnings) if as_json else plan_format.as_text(result.plan, title))
+        click.echo(
+            plan_format.as_json(result.plan, warnings) if as_json else plan_format.as_text(result.plan, title)
+        )
     if result.findings:
         # A released version never changes: refused (exit 2); the plan is printed only in the PR comment.
         raise CatalogError(list(result.findings))

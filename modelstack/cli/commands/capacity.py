@@ -25,7 +25,16 @@ from components.gpu.capacity import (
 from modelstack.cli.common import project_root, report_errors, stack_option
 
 _HEADERS = (
-    "POOL", "UNIT", "RESOURCE", "SUPPLY", "DEMAND MIN", "DEMAND MAX", "UTIL MIN", "UTIL MAX", "NODES", "FIT"
+    "POOL",
+    "UNIT",
+    "RESOURCE",
+    "SUPPLY",
+    "DEMAND MIN",
+    "DEMAND MAX",
+    "UTIL MIN",
+    "UTIL MAX",
+    "NODES",
+    "FIT",
 )
 
 
@@ -41,9 +50,7 @@ def table(plan: CapacityPlan) -> str:
     return "\n".join(lines)
 
 
-def _plan_of_failed_catalog(
-    exc: CatalogError, path: Path, config: StackConfig
-) -> CapacityPlan | None:
+def _plan_of_failed_catalog(exc: CatalogError, path: Path, config: StackConfig) -> CapacityPlan | None:
     """The plan of a catalog whose only errors are capacity overflows, so the table can show where.
 
     The schema alone is checked again (the rules found only capacity errors); anything else keeps the
@@ -81,10 +88,10 @@ def command(stack: str, as_json: bool) -> None:
       2  invalid catalog or stack configuration, including a plan that cannot fit minimum replicas
          (the table is still printed, its failing rows marked)
     """
-    from components.validation.loader import load_catalog, load_stack_config
+    from components.validation.loader import load_catalog, load_stack_config_or_every_error
 
     root = project_root()
-    config = load_stack_config(root, stack)
+    config = load_stack_config_or_every_error(root, stack)
     path = root / config.catalog
     try:
         loaded = load_catalog(path, config)

@@ -62,12 +62,11 @@ class GateInputs:
 
 def load_inputs(catalog: Path | None, stack: str) -> GateInputs:
     """Validate the catalog against the stack's configuration; the namespace comes from the stack."""
-    from components.validation.loader import load_catalog, load_stack_config
+    from components.validation.loader import load_stack_and_catalog
 
     root = project_root()  # like every command: the directory of Pulumi.yaml, or the current one
-    config = load_stack_config(root, stack)
+    config, loaded = load_stack_and_catalog(root, stack, catalog)
     path = catalog if catalog is not None else root / config.catalog
-    loaded = load_catalog(path, config)
     return GateInputs(models=loaded.catalog.models, namespace=config.namespace, catalog_path=path)
 
 
@@ -228,14 +227,10 @@ def _evaluate(
 ) -> GateResult:
     spec = inputs.models.get(model)
     if spec is None:
-        raise InvalidInput(
-            f"model {model!r} is not in the catalog (models: {', '.join(inputs.models)})"
-        )
+        raise InvalidInput(f"model {model!r} is not in the catalog (models: {', '.join(inputs.models)})")
     for name in (canary, stable):
         if name is not None and name not in spec.versions:
-            raise InvalidInput(
-                f"{model} has no version {name!r} (versions: {', '.join(spec.versions)})"
-            )
+            raise InvalidInput(f"{model} has no version {name!r} (versions: {', '.join(spec.versions)})")
     canary = canary or pick_canary(spec.versions)
     stable = stable or pick_stable(spec.versions, canary)
     if canary == stable:
