@@ -178,6 +178,7 @@ def synthetic_stack_config(n: int) -> dict[str, Any]:
             "modelstack:kubernetes": {"target": "render", "renderDir": "build/bench-manifests"},
             "modelstack:buildImages": False,
             "modelstack:registry": {"server": "registry.ml.example.com", "prefix": "modelstack"},
+            "modelstack:secrets": {"huggingface": ["token"]},
             "modelstack:istio": {
                 "gateway": "istio-ingress/public-gateway",
                 "gatewayServiceAccount": "istio-ingress/istio-ingressgateway",

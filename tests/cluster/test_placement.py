@@ -113,6 +113,10 @@ def write_project(where: Path) -> Path:
             "modelstack:kubernetes": {"target": "render", "renderDir": "build/placement"},
             "modelstack:buildImages": False,
             "modelstack:nodePools": POOLS,
+            # The local control plane runs no Istio injector, so its pods get no sidecar: the ambient data
+            # plane (no sidecar, none counted in the plan) is what the scheduler here sees.
+            "modelstack:istio": {"dataplane": "ambient"},
+            "modelstack:monitoring": {"prometheusServiceAccount": "monitoring/prometheus-k8s"},
         }
     }
     (where / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump(stack, sort_keys=False))
