@@ -2,7 +2,7 @@
 #   make preview   set up everything and render + preview the dev stack (no cluster, no cloud, no login)
 #   make test      set up everything (venv, Docker engine, registry, Prometheus) and run the test suite
 #   make stop-servers  stop the Docker engine and registry that `make test` left running
-.PHONY: setup engine preview render validate test lint bench clean stop-servers
+.PHONY: setup engine cluster-toolchain cluster cluster-stop preview render validate test lint bench clean stop-servers
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -17,6 +17,18 @@ setup:
 engine:
 	@bash scripts/engine-toolchain.sh >/dev/null
 
+# The local control plane (etcd, kube-apiserver, -controller-manager, -scheduler, KWOK) from Go modules
+# into the same cache (docs/cluster.md); `make cluster` starts one in the background, `make cluster-stop`
+# stops it.
+cluster-toolchain:
+	@bash scripts/cluster-toolchain.sh >/dev/null
+
+cluster: setup cluster-toolchain
+	@bash scripts/cluster.sh start --nodes-from-stack prod
+
+cluster-stop:
+	@bash scripts/cluster.sh stop
+
 validate: setup
 	$(MODELSTACK) validate --stack $(STACK)
 
@@ -30,7 +42,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy components modelstack
 
-test: setup engine
+test: setup engine cluster-toolchain
 	@echo "make test: the suite runs on every core (pytest-xdist). Its integration tests install, once, with"
 	@echo "  apt: docker.io, docker-registry, debootstrap and prometheus; and start on 127.0.0.1: dockerd,"
 	@echo "  a registry on :5000 (both left running for the next run: 'make stop-servers') and one"
