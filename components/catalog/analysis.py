@@ -12,11 +12,12 @@ from typing import Annotated, Self
 from pydantic import AfterValidator, Field, model_validator
 
 from components.catalog.base import DnsLabel, StrictModel
+from components.catalog.patterns import Pattern, excerpt
 
 # PromQL durations: units from largest to smallest, each at most once (Prometheus rejects "30s5m").
-PROMQL_DURATION = re.compile(
-    r"^(?:(?P<y>[0-9]+)y)?(?:(?P<w>[0-9]+)w)?(?:(?P<d>[0-9]+)d)?(?:(?P<h>[0-9]+)h)?"
-    r"(?:(?P<m>[0-9]+)m)?(?:(?P<s>[0-9]+)s)?(?:(?P<ms>[0-9]+)ms)?$"
+PROMQL_DURATION = Pattern(
+    r"(?:(?P<y>[0-9]+)y)?(?:(?P<w>[0-9]+)w)?(?:(?P<d>[0-9]+)d)?(?:(?P<h>[0-9]+)h)?"
+    r"(?:(?P<m>[0-9]+)m)?(?:(?P<s>[0-9]+)s)?(?:(?P<ms>[0-9]+)ms)?"
 )
 _UNIT_SECONDS = {"y": 365 * 86400, "w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1, "ms": 0.001}
 # rate() needs two samples inside the window; below a minute (Flagger's floor too) a 15–30 s scrape
@@ -31,10 +32,10 @@ BUILTIN_CHECKS = ("request-count", "p99-latency", "error-rate")
 
 def promql_duration_seconds(value: str) -> float:
     """'1h30m' -> 5400.0 for a PromQL duration; ValueError when it is not one."""
-    match = PROMQL_DURATION.match(value)
+    match = PROMQL_DURATION.fullmatch(value) if len(value) <= 64 else None
     if not value or match is None:
         raise ValueError(
-            f"{value!r} is not a PromQL duration — write e.g. '5m', '90s' or '1h30m' "
+            f"{excerpt(value)} is not a PromQL duration — write e.g. '5m', '90s' or '1h30m' "
             "(units y, w, d, h, m, s, ms, largest first)"
         )
     return sum(float(n) * _UNIT_SECONDS[unit] for unit, n in match.groupdict().items() if n is not None)

@@ -8,9 +8,28 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-DIGEST_REF = re.compile(r"^(?P<repo>[^@\s]+)@(?P<digest>sha256:[0-9a-f]{64})$")
-DURATION = re.compile(r"^([0-9]+(ms|s|m|h))+$")
+from components.catalog.patterns import (
+    CONTAINER_PATH,
+    DIGEST_REF,
+    DNS1123_LABEL,
+    DNS1123_SUBDOMAIN,
+    DNS1123_SUBDOMAIN_MAX,
+    DURATION,
+    FILE_PATH,
+    HOST,
+    LABEL_VALUE,
+    LABEL_VALUE_MAX,
+    QUALIFIED_NAME_MAX,
+    RELATIVE_PATH,
+    REPOSITORY_PATH,
+    URL_PATH,
+    excerpt,
+    is_qualified_name,
+    matching,
+)
+
+__all__ = ["DIGEST_REF", "DNS1123_LABEL", "DURATION", "StrictModel", "duration_seconds"]
+
 REGISTRY_PLACEHOLDER = "{registry}"
 """Stands for the stack's `registry.server` at the start of a build base: one reviewed digest, mirrored to
 each stack's registry (a digest names the same content in every registry)."""
@@ -46,7 +65,11 @@ def is_loopback_registry(server: str) -> bool:
 
 
 class StrictModel(BaseModel):
-    """Every catalog object: unknown keys are errors, YAML keys are camelCase, values are frozen."""
+    """Every catalog object: unknown keys are errors, YAML keys are camelCase, values are frozen.
+
+    Infinity and NaN are refused everywhere (`.inf` is a YAML float like any other): no quantity, count
+    or threshold of a Kubernetes object can be infinite.
+    """
 
     model_config = ConfigDict(
         extra="forbid",
@@ -54,24 +77,23 @@ class StrictModel(BaseModel):
         alias_generator=to_camel,
         populate_by_name=True,
         use_attribute_docstrings=True,
+        allow_inf_nan=False,
     )
 
 
 def _dns_label(max_len: int) -> AfterValidator:
-    def check(value: str) -> str:
-        if not DNS1123_LABEL.match(value):
-            raise ValueError(
-                f"{value!r} is not a DNS-1123 label — use lower-case letters, digits and '-', "
-                "starting and ending with a letter or digit"
-            )
-        if len(value) > max_len:
-            raise ValueError(
-                f"{value!r} is {len(value)} characters; at most {max_len} fit in the names derived "
+    def explain(value: str) -> str:
+        if DNS1123_LABEL.matches(value):
+            return (
+                f"{excerpt(value, 70)} is {len(value)} characters; at most {max_len} fit in the names derived "
                 f"from it — shorten it"
             )
-        return value
+        return (
+            f"{excerpt(value, 70)} is not a DNS-1123 label — use lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
 
-    return AfterValidator(check)
+    return matching(DNS1123_LABEL, explain, max_len)
 
 
 # Model and version names end up in `<model>-<version>` object names and in Istio subset names, both
@@ -81,10 +103,113 @@ VersionName = Annotated[str, _dns_label(20)]
 PoolName = Annotated[str, _dns_label(40)]
 DnsLabel = Annotated[str, _dns_label(63)]
 
+DnsSubdomain = Annotated[
+    str,
+    matching(
+        DNS1123_SUBDOMAIN,
+        lambda v: (
+            f"{excerpt(v)} is not a DNS-1123 subdomain — use lower-case letters, digits, '-' and '.' "
+            f"(at most {DNS1123_SUBDOMAIN_MAX} characters)"
+        ),
+        DNS1123_SUBDOMAIN_MAX,
+    ),
+]
+Host = Annotated[
+    str,
+    matching(
+        HOST,
+        lambda v: f"{excerpt(v)} is not a host name — use lower-case DNS labels separated by '.'",
+        DNS1123_SUBDOMAIN_MAX,
+    ),
+]
+LabelKey = Annotated[
+    str,
+    matching(
+        is_qualified_name,
+        lambda v: (
+            f"{excerpt(v)} is not a valid label key — write [prefix/]name: an optional DNS-subdomain "
+            f"prefix, then at most {QUALIFIED_NAME_MAX} letters, digits, '-', '_' or '.', starting and ending "
+            "with a letter or digit"
+        ),
+    ),
+]
+LabelValue = Annotated[
+    str,
+    matching(
+        LABEL_VALUE,
+        lambda v: (
+            f"{excerpt(v)} is not a valid label value — at most {LABEL_VALUE_MAX} letters, digits, "
+            "'-', '_' or '.', starting and ending with a letter or digit (or empty)"
+        ),
+        LABEL_VALUE_MAX,
+    ),
+]
+UrlPath = Annotated[
+    str,
+    matching(
+        URL_PATH,
+        lambda v: f"{excerpt(v)} is not an HTTP path — start with '/' and use printable ASCII without spaces",
+        2048,
+    ),
+]
+ContainerPath = Annotated[
+    str,
+    matching(
+        CONTAINER_PATH,
+        lambda v: (
+            f"{excerpt(v)} is not an absolute path in the container — start with '/' and use "
+            "printable ASCII without spaces or ':'"
+        ),
+        4096,
+    ),
+]
+DigestRef = Annotated[
+    str,
+    matching(
+        DIGEST_REF,
+        lambda v: (
+            f"{excerpt(v, 80)} is not an image pinned by digest — write registry/repository@sha256:<64 "
+            "lower-case hex>"
+        ),
+        1024,
+    ),
+]
+
+
+FilePath = Annotated[
+    str,
+    matching(
+        FILE_PATH, lambda v: f"{excerpt(v)} is not a file path — it is empty or has control characters", 4096
+    ),
+]
+RelativePath = Annotated[
+    str,
+    matching(
+        RELATIVE_PATH,
+        lambda v: (
+            f"{excerpt(v)} is not a relative path — write it relative to the catalog file, inside the project"
+        ),
+        4096,
+    ),
+]
+
+
+RepositoryPath = Annotated[
+    str,
+    matching(
+        REPOSITORY_PATH,
+        lambda v: (
+            f"{excerpt(v)} is not a repository path — use lower-case letters and digits, separated "
+            "by '.', '_', '-' or '/'"
+        ),
+        255,
+    ),
+]
+
 
 def _duration(value: str) -> str:
-    if not DURATION.match(value):
-        raise ValueError(f"{value!r} is not a duration — write e.g. '30s', '5m' or '1h30m'")
+    if len(value) > 64 or not DURATION.matches(value):
+        raise ValueError(f"{excerpt(value)} is not a duration — write e.g. '30s', '5m' or '1h30m'")
     return value
 
 

@@ -2,25 +2,58 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Annotated
 
-from components.catalog.base import DIGEST_REF, REGISTRY_PLACEHOLDER, StrictModel
+from pydantic import field_validator
+
+from components.catalog.base import (
+    DIGEST_REF,
+    REGISTRY_PLACEHOLDER,
+    RelativePath,
+    RepositoryPath,
+    StrictModel,
+)
+from components.catalog.patterns import excerpt, matching
+
+
+def _base_ref(value: str) -> bool:
+    # `{registry}/path@sha256:…` is the stack's registry, filled in per stack; the rest is a digest ref.
+    spelled = (
+        value.replace(f"{REGISTRY_PLACEHOLDER}/", "registry.invalid/", 1)
+        if value.startswith(f"{REGISTRY_PLACEHOLDER}/")
+        else value
+    )
+    return DIGEST_REF.matches(spelled)
+
+
+BaseRef = Annotated[
+    str,
+    matching(
+        _base_ref,
+        lambda v: (
+            f"{excerpt(v, 80)} is not an image pinned by digest — write [{{registry}}/]repository@sha256:<64 "
+            "lower-case hex>"
+        ),
+        1024,
+    ),
+]
 
 
 class BuildSpec(StrictModel):
-    context: str
-    """Build context, relative to the catalog file."""
-    dockerfile: str = "Dockerfile"
-    """Relative to the context."""
-    base: str = Field(pattern=DIGEST_REF.pattern)
+    context: RelativePath
+    """Build context, relative to the catalog file; it must resolve inside the project."""
+    dockerfile: RelativePath = "Dockerfile"
+    """Relative to the context, inside the project."""
+    base: BaseRef
     """Base image pinned by digest, passed as build argument `BASE`. A leading `{registry}/` stands for
     the stack's `registry.server` (the base mirrored to each stack's registry under the same digest)."""
-    repository: str | None = Field(default=None, pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$")
+    repository: RepositoryPath | None = None
     """Repository under the stack's registry (default `modelstack/<model>`)."""
     platforms: tuple[str, ...] = ("linux/amd64",)
     args: dict[str, str] = {}
-    lock_files: tuple[str, ...] = ("requirements.txt",)
-    """Files, relative to the context, whose content keys the build cache (a change never reuses layers)."""
+    lock_files: tuple[RelativePath, ...] = ("requirements.txt",)
+    """Files, relative to the context and inside the project, whose content keys the build cache (a
+    change never reuses layers)."""
 
     @field_validator("platforms")
     @classmethod

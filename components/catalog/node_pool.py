@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from components.catalog.base import PoolName, StrictModel
+from components.catalog.base import DnsSubdomain, LabelKey, LabelValue, PoolName, StrictModel
+from components.catalog.patterns import Pattern, excerpt, matching
 from components.facts.gpus import gpu_by_key, unknown_gpu_message
 from components.facts.mig import check_layout, describe_layout, strategy_problems
+
+KIND = Pattern(r"[A-Z][A-Za-z0-9]*")
 
 
 class MigStrategy(StrEnum):
@@ -30,8 +33,9 @@ class TaintEffect(StrEnum):
 
 
 class Taint(StrictModel):
-    key: str = Field(pattern=r"^([a-z0-9.-]+/)?[A-Za-z0-9][-A-Za-z0-9_.]*$")
-    value: str = ""
+    key: LabelKey
+    value: LabelValue = ""
+    """Kubernetes validates a taint's value like a label value."""
     effect: TaintEffect = TaintEffect.NO_SCHEDULE
 
 
@@ -39,9 +43,11 @@ GPU_TAINT = Taint(key="nvidia.com/gpu", value="present", effect=TaintEffect.NO_S
 
 
 class NodeClassRef(StrictModel):
-    group: str = "karpenter.k8s.aws"
-    kind: str = "EC2NodeClass"
-    name: str = "default"
+    group: DnsSubdomain = "karpenter.k8s.aws"
+    kind: Annotated[
+        str, matching(KIND, lambda v: f"{excerpt(v)} is not a Kubernetes kind — e.g. EC2NodeClass", 63)
+    ] = "EC2NodeClass"
+    name: DnsSubdomain = "default"
 
 
 def _canonical(layout: dict[str, int]) -> dict[str, int]:
@@ -61,17 +67,17 @@ class NodePool(StrictModel):
     """MIG instances per GPU, e.g. `{3g.40gb: 1, 2g.20gb: 1, 1g.10gb: 2}`; all GPUs of the pool alike."""
     taints: tuple[Taint, ...] | None = None
     """Default for GPU pools: `nvidia.com/gpu=present:NoSchedule`; none for CPU pools."""
-    labels: dict[str, str] = {}
-    zones: tuple[str, ...] = ()
+    labels: dict[LabelKey, LabelValue] = {}
+    zones: tuple[LabelValue, ...] = ()
     """Zones the pool spans; workloads spread across them."""
-    min_nodes: int = Field(default=0, ge=0)
-    max_nodes: int = Field(default=1, ge=1)
+    min_nodes: int = Field(default=0, ge=0, le=10000)
+    max_nodes: int = Field(default=1, ge=1, le=10000)
     provisioner: Provisioner = Provisioner.EXISTING
-    instance_types: tuple[str, ...] = ()
+    instance_types: tuple[LabelValue, ...] = ()
     """Karpenter: instance types the NodePool may launch."""
     node_class: NodeClassRef = NodeClassRef()
-    cpu_per_node: float | None = Field(default=None, gt=0)
-    memory_gib_per_node: float | None = Field(default=None, gt=0)
+    cpu_per_node: float | None = Field(default=None, gt=0, le=100_000)
+    memory_gib_per_node: float | None = Field(default=None, gt=0, le=1_000_000)
 
     # Field validators (not the model validator) so an error lands on the field's own line.
     @field_validator("gpu")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
 from components.catalog.base import StrictModel
-
-QUANTITY = re.compile(r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+from components.catalog.patterns import MIG_PROFILE, QUANTITY, excerpt, matching
 
 
 def _as_text(value: object) -> object:
@@ -18,13 +16,19 @@ def _as_text(value: object) -> object:
 
 
 def _quantity(value: str) -> str:
-    if not QUANTITY.match(value):
+    if len(value) > 64 or not QUANTITY.matches(value):
         raise ValueError(
-            f"{value!r} is not a Kubernetes quantity — write e.g. '500m' or '4' for CPU, '16Gi' for memory"
+            f"{excerpt(value)} is not a Kubernetes quantity — write e.g. '500m' or '4' for CPU, '16Gi' for memory"
         )
     return value
 
 
+MigProfile = Annotated[
+    str,
+    matching(
+        MIG_PROFILE, lambda v: f"{excerpt(v)} is not a MIG profile — write e.g. '3g.40gb' or '1g.10gb+me'", 32
+    ),
+]
 Quantity = Annotated[str, BeforeValidator(_as_text), AfterValidator(_quantity)]
 
 
@@ -35,7 +39,7 @@ class Resources(StrictModel):
     memory: Quantity
     gpu: int = Field(default=0, ge=0, le=16)
     """Whole GPUs, or the number of MIG instances when `migProfile` is set."""
-    mig_profile: str | None = Field(default=None, pattern=r"^[0-9]g\.[0-9]+gb(\+me)?$")
+    mig_profile: MigProfile | None = None
     """MIG profile, e.g. `3g.40gb`; must exist on the node pool's GPU and in its layout."""
     ephemeral_storage: Quantity | None = None
 

@@ -3,13 +3,29 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field
 
-from components.catalog.base import StrictModel
+from components.catalog.base import StrictModel, UrlPath
+from components.catalog.patterns import Pattern, excerpt, matching
 from components.catalog.workload import Precision
 
 _SAME_SPELLING = {p: p.value for p in Precision}
+
+# Prometheus' metric-name format (https://prometheus.io/docs/concepts/data_model/).
+METRIC_NAME = Pattern(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+MetricName = Annotated[
+    str,
+    matching(
+        METRIC_NAME,
+        lambda v: (
+            f"{excerpt(v)} is not a Prometheus metric name — use letters, digits, '_' and ':', not "
+            "starting with a digit"
+        ),
+        200,
+    ),
+]
 
 
 class ServerKind(StrEnum):
@@ -26,14 +42,14 @@ class ServerOverrides(StrictModel):
     """HTTP port the server listens on."""
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     """Port of the Prometheus endpoint (may equal `port`)."""
-    metrics_path: str | None = Field(default=None, pattern=r"^/")
-    liveness_path: str | None = Field(default=None, pattern=r"^/")
+    metrics_path: UrlPath | None = None
+    liveness_path: UrlPath | None = None
     """Answers 200 while the process is healthy, even if the model is still loading."""
-    readiness_path: str | None = Field(default=None, pattern=r"^/")
+    readiness_path: UrlPath | None = None
     """Answers 200 only once the model is loaded and can serve."""
-    queue_metric: str | None = None
+    queue_metric: MetricName | None = None
     """Gauge of requests waiting for the model; the default autoscaling metric."""
-    metrics: tuple[str, ...] | None = None
+    metrics: tuple[MetricName, ...] | None = None
     """Every metric name the server exposes (autoscaling and alerts may only use these)."""
     writable_paths: tuple[str, ...] | None = None
     """Directories the server writes to; each becomes an emptyDir (the root filesystem is read-only)."""

@@ -6,21 +6,21 @@
 from __future__ import annotations
 
 import math
-import re
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, Field, model_validator
 
-from components.catalog.base import DnsLabel, StrictModel
+from components.catalog.base import DnsLabel, StrictModel, UrlPath
+from components.catalog.patterns import Pattern, excerpt
 
 # Dotted path into the response JSON: object keys, or list indexes as digits ("outputs.0.data").
-POINTER = re.compile(r"^[^.\s]+(\.[^.\s]+)*$")
+POINTER = Pattern(r"[^.\s\x00-\x1f\x7f]+(?:\.[^.\s\x00-\x1f\x7f]+)*")
 
 
 def _pointer(value: str) -> str:
-    if not POINTER.match(value):
+    if len(value) > 1024 or not POINTER.matches(value):
         raise ValueError(
-            f"{value!r} is not a response path — write dotted keys and list indexes, e.g. 'outputs.0.data'"
+            f"{excerpt(value)} is not a response path — write dotted keys and list indexes, e.g. 'outputs.0.data'"
         )
     return value
 
@@ -61,7 +61,7 @@ class GoldenRequest(StrictModel):
     """Shown in the checker's report."""
     method: Literal["GET", "POST", "PUT"] = "POST"
     """HTTP method."""
-    path: str = Field(pattern=r"^/")
+    path: UrlPath
     """Path on the version's endpoint, e.g. '/v2/models/resnet/infer'."""
     body: Any = None
     """JSON request body (none for GET)."""

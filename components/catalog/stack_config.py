@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from components.catalog.base import DIGEST_REF, DnsLabel, StrictModel, is_loopback_registry
+from components.catalog.base import (
+    DigestRef,
+    DnsLabel,
+    FilePath,
+    Host,
+    LabelKey,
+    LabelValue,
+    RelativePath,
+    RepositoryPath,
+    StrictModel,
+    is_loopback_registry,
+)
 from components.catalog.node_pool import NodePool
+from components.catalog.patterns import FILE_PATH, NAMESPACED_NAME, REGISTRY, excerpt, matching
 from components.catalog.resources import ProxyResources
 from components.catalog.workload import ConfigKey
 
@@ -20,9 +32,11 @@ class KubernetesTarget(StrEnum):
 
 class KubernetesConfig(StrictModel):
     target: KubernetesTarget = KubernetesTarget.RENDER
-    render_dir: str = "rendered"
-    """`render`: pulumi-kubernetes writes YAML here instead of talking to a cluster."""
-    context: str | None = None
+    render_dir: RelativePath = "rendered"
+    """`render`: pulumi-kubernetes writes YAML here instead of talking to a cluster (inside the project)."""
+    context: (
+        Annotated[str, matching(FILE_PATH, lambda v: f"{excerpt(v)} has control characters", 253)] | None
+    ) = None
     """`cluster`: kubeconfig context to deploy to (the ambient kubeconfig is never used implicitly)."""
 
     @model_validator(mode="after")
@@ -30,6 +44,19 @@ class KubernetesConfig(StrictModel):
         if self.target == KubernetesTarget.CLUSTER and not self.context:
             raise ValueError("target cluster needs a kubeconfig `context` — name it explicitly")
         return self
+
+
+NamespacedName = Annotated[
+    str,
+    matching(
+        NAMESPACED_NAME,
+        lambda v: (
+            f"{excerpt(v)} is not <namespace>/<name> — write e.g. istio-ingress/istio-ingressgateway "
+            "(a DNS-1123 label, '/', a DNS-1123 subdomain)"
+        ),
+        317,
+    ),
+]
 
 
 class Dataplane(StrEnum):
@@ -41,9 +68,6 @@ class Dataplane(StrEnum):
     """No sidecar: ztunnel (L4, mutual TLS) on every node, a waypoint proxy for L7 routing and policy."""
 
 
-SERVICE_ACCOUNT_REF = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
-
-
 class IstioConfig(StrictModel):
     dataplane: Dataplane = Dataplane.SIDECAR_CNI
     """How pods join the mesh. The namespace enforces the restricted Pod Security Standard, which
@@ -51,11 +75,12 @@ class IstioConfig(StrictModel):
     waypoint: DnsLabel = "waypoint"
     """`ambient`: the waypoint (Gateway of class istio-waypoint, in the stack's namespace) that enforces
     L7 policy and routing; its pods run as the ServiceAccount of the same name (`istioctl waypoint apply`)."""
-    gateway: str = Field(default="istio-ingress/public-gateway", pattern=r"^[a-z0-9-]+/[a-z0-9-]+$")
+    gateway: NamespacedName = "istio-ingress/public-gateway"
     """`<namespace>/<name>` of the Istio Gateway that exposed models attach to."""
-    gateway_service_account: str = "istio-ingress/istio-ingressgateway"
-    """`<namespace>/<serviceaccount>` of the gateway's pods, allowed to call exposed models."""
-    domain: str = Field(default="models.example.com", pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    gateway_service_account: NamespacedName = "istio-ingress/istio-ingressgateway"
+    """`<namespace>/<serviceaccount>` of the gateway's pods, allowed to call exposed models (it becomes
+    the principal `cluster.local/ns/<namespace>/sa/<serviceaccount>` of the AuthorizationPolicy)."""
+    domain: Host = "models.example.com"
     """Exposed models default to `<model>.<domain>`."""
     sidecar_resources: ProxyResources = ProxyResources()
     """`sidecar-cni`: the sidecar's CPU and memory (requests = limits) for models that set none; counted
@@ -81,31 +106,35 @@ def proxy_resources(istio: IstioConfig, model_override: ProxyResources | None) -
 
 
 class RegistryConfig(StrictModel):
-    server: str = "registry.example.com"
+    server: Annotated[
+        str,
+        matching(REGISTRY, lambda v: f"{excerpt(v)} is not a registry — write host or host:port", 253),
+    ] = "registry.example.com"
     """Registry that built images are pushed to."""
-    prefix: str = "modelstack"
+    prefix: RepositoryPath = "modelstack"
     username: str | None = None
     """Registry user; the password comes from the secret config key `modelstack:registryPassword`."""
 
 
 class MonitoringConfig(StrictModel):
-    service_monitor_labels: dict[str, str] = {"release": "kube-prometheus-stack"}
+    service_monitor_labels: dict[LabelKey, LabelValue] = {"release": "kube-prometheus-stack"}
     """Labels the Prometheus operator selects ServiceMonitors and PrometheusRules by."""
     adapter_namespace: DnsLabel = "monitoring"
-    prometheus_service_account: str | None = Field(default=None, pattern=SERVICE_ACCOUNT_REF)
+    prometheus_service_account: NamespacedName | None = None
     """`<namespace>/<serviceaccount>` of Prometheus. Needed with `istio.dataplane: ambient`: there is no
     sidecar to merge metrics, so Prometheus scrapes from inside the mesh and is allowed by identity."""
 
 
 class StackConfig(StrictModel):
     namespace: DnsLabel
-    catalog: str = "models.yaml"
+    catalog: FilePath = "models.yaml"
+    """Relative to the project (or absolute); it must resolve inside the project."""
     kubernetes: KubernetesConfig = KubernetesConfig()
     registry: RegistryConfig = RegistryConfig()
     istio: IstioConfig = IstioConfig()
     node_pools: tuple[NodePool, ...] = ()
     monitoring: MonitoringConfig = Field(default=MonitoringConfig(), validate_default=True)
-    smoke_runner_image: str | None = Field(default=None, pattern=DIGEST_REF.pattern)
+    smoke_runner_image: DigestRef | None = None
     """Python image (pinned by digest) the smoke-test Jobs run the checker in; needed once a version
     declares a smoke test."""
     build_images: bool = True

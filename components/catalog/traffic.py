@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
-from components.catalog.base import DnsLabel, Duration, StrictModel, VersionName
+from components.catalog.base import DnsLabel, Duration, Host, StrictModel, UrlPath, VersionName
+from components.catalog.patterns import Pattern, excerpt, matching
+
+HEADER_NAME = Pattern(r"[a-z0-9][-a-z0-9_]*")
+COOKIE_NAME = Pattern(r"[A-Za-z0-9_-]+")
+MATCH_VALUE = Pattern(r"[A-Za-z0-9._-]+")
 
 # Retrying is only safe where the request never reached the model (or was refused before work began):
 # a retried inference after a timeout doubles GPU load exactly when the model is overloaded.
@@ -29,9 +34,9 @@ class Caller(StrictModel):
 class Exposure(StrictModel):
     """Expose the model through the stack's Istio gateway under an external host."""
 
-    host: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    host: Host | None = None
     """Defaults to `<model>.<istio.domain>` from the stack configuration."""
-    path_prefix: str = Field(default="/", pattern=r"^/")
+    path_prefix: UrlPath = "/"
 
 
 class Retries(StrictModel):
@@ -77,10 +82,22 @@ class TrafficSpec(StrictModel):
 class RouteMatch(StrictModel):
     """Pin requests to this version by header or cookie value (sticky A/B)."""
 
-    header: str | None = Field(default=None, pattern=r"^[a-z0-9][-a-z0-9_]*$")
+    header: (
+        Annotated[str, matching(HEADER_NAME, lambda v: f"{excerpt(v)} is not a lower-case header name", 256)]
+        | None
+    ) = None
     """Header name, lower case (Istio matches lower-cased header names)."""
-    cookie: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]+$")
-    value: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
+    cookie: (
+        Annotated[str, matching(COOKIE_NAME, lambda v: f"{excerpt(v)} is not a cookie name", 256)] | None
+    ) = None
+    value: Annotated[
+        str,
+        matching(
+            MATCH_VALUE,
+            lambda v: f"{excerpt(v)} is not a match value — use letters, digits, '.', '_' and '-'",
+            256,
+        ),
+    ]
 
     @model_validator(mode="after")
     def _one_key(self) -> Self:

@@ -8,6 +8,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from components.catalog.base import DIGEST_REF, PoolName, StrictModel
 from components.catalog.build import BuildSpec
+from components.catalog.patterns import DIGEST, FILE_PATH, excerpt
 from components.catalog.resources import Resources
 from components.catalog.smoke import SmokeTest
 from components.catalog.traffic import RouteMatch
@@ -23,11 +24,21 @@ def _replicas_shorthand(value: Any) -> Any:
 
 def image_problem(image: str) -> str | None:
     """Why an image reference is not an immutable digest reference, or None when it is."""
-    if DIGEST_REF.match(image):
+    if DIGEST_REF.matches(image):
         return None
+    if len(image) > 1024 or not FILE_PATH.matches(image):
+        return f"image {excerpt(image)} is not an image reference — write registry/repository@sha256:<64 hex>"
     name, _, digest = image.partition("@")
+    if digest and not DIGEST.matches(digest):
+        return (
+            f"malformed digest {excerpt(digest, 80)} — a digest is 'sha256:' followed by 64 lower-case hex "
+            "characters"
+        )
     if digest:
-        return f"malformed digest {digest!r} — a digest is 'sha256:' followed by 64 lower-case hex characters"
+        return (
+            f"{excerpt(name, 80)} is not an image repository — write [registry[:port]/]path with lower-case "
+            "path components (the OCI distribution reference grammar), then @sha256:<digest>"
+        )
     last = name.rsplit("/", 1)[-1]
     if ":" in last:
         tag = last.split(":", 1)[1]

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from typing import Annotated, Self
 
 from pydantic import AfterValidator, Field, model_validator
 
-from components.catalog.base import DIGEST_REF, DnsLabel, StrictModel
-
-CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+from components.catalog.base import DIGEST_REF, ContainerPath, DnsLabel, DnsSubdomain, StrictModel
+from components.catalog.patterns import ENV_NAME, FILE_PATH, config_map_key_problem, excerpt
 
 
 class Precision(StrEnum):
@@ -21,8 +18,9 @@ class Precision(StrEnum):
 
 
 def _config_key(value: str) -> str:
-    if not CONFIG_KEY.match(value) or len(value) > 253:
-        raise ValueError(f"{value!r} is not a valid ConfigMap key — use letters, digits, '-', '_' and '.'")
+    problem = config_map_key_problem(value)
+    if problem is not None:
+        raise ValueError(f"{excerpt(value)} is not a valid ConfigMap key — {problem}")
     return value
 
 
@@ -30,8 +28,8 @@ ConfigKey = Annotated[str, AfterValidator(_config_key)]
 
 
 def _env_name(value: str) -> str:
-    if not ENV_NAME.match(value):
-        raise ValueError(f"{value!r} is not an environment variable name — use [A-Za-z_][A-Za-z0-9_]*")
+    if len(value) > 256 or not ENV_NAME.matches(value):
+        raise ValueError(f"{excerpt(value)} is not an environment variable name — use [A-Za-z_][A-Za-z0-9_]*")
     return value
 
 
@@ -41,7 +39,7 @@ EnvName = Annotated[str, AfterValidator(_env_name)]
 class SecretKeyRef(StrictModel):
     """A key of a Secret created outside modelstack (never inlined in the catalog)."""
 
-    name: DnsLabel
+    name: DnsSubdomain
     key: ConfigKey
 
 
@@ -64,6 +62,20 @@ class EnvVar(StrictModel):
         return self
 
 
+def _sub_path(value: str) -> str:
+    # validateLocalDescendingPath (k8s.io/kubernetes pkg/apis/core/validation, v1.33): relative, and no
+    # '..' element, so a mount can never climb out of its volume.
+    if not value or value.startswith("/") or ".." in value.split("/") or not FILE_PATH.matches(value):
+        raise ValueError(
+            f"{excerpt(value)} is not a sub-path of the volume — write a relative path without '..' "
+            "(e.g. 'llama-3/8b')"
+        )
+    return value
+
+
+SubPath = Annotated[str, AfterValidator(_sub_path)]
+
+
 class ModelWeights(StrictModel):
     """Read-only model weights: a PersistentVolumeClaim or an OCI image volume (Kubernetes image volumes)."""
 
@@ -71,15 +83,16 @@ class ModelWeights(StrictModel):
     """Name of an existing PersistentVolumeClaim holding the weights."""
     image: str | None = None
     """OCI artifact with the weights, pinned by digest (`repo@sha256:...`)."""
-    sub_path: str | None = None
-    mount_path: str = Field(default="/models", pattern=r"^/")
+    sub_path: SubPath | None = None
+    """A directory inside the volume, relative (Kubernetes refuses absolute sub-paths and '..')."""
+    mount_path: ContainerPath = "/models"
     """Exported to the container as `MODEL_WEIGHTS_PATH`."""
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
         if (self.pvc is None) == (self.image is None):
             raise ValueError("modelWeights needs exactly one of pvc or image")
-        if self.image is not None and not DIGEST_REF.match(self.image):
+        if self.image is not None and not DIGEST_REF.matches(self.image):
             raise ValueError(
                 f"weights image {self.image!r} is not pinned by digest — write repo@sha256:<64 hex>"
             )
@@ -101,9 +114,13 @@ class Replicas(StrictModel):
         return self
 
 
+# IsValidUserID / IsValidGroupID: Kubernetes takes user and group ids up to 2^31 − 1.
+MAX_ID = 2**31 - 1
+
+
 class SecurityContext(StrictModel):
     """The non-root identity the server runs as; `fsGroup` makes mounted weights readable."""
 
-    run_as_user: int = Field(default=10001, ge=1)
-    run_as_group: int = Field(default=10001, ge=1)
-    fs_group: int = Field(default=10001, ge=1)
+    run_as_user: int = Field(default=10001, ge=1, le=MAX_ID)
+    run_as_group: int = Field(default=10001, ge=1, le=MAX_ID)
+    fs_group: int = Field(default=10001, ge=1, le=MAX_ID)

@@ -37,7 +37,7 @@ WHOLE_GPU_RESOURCE = "nvidia.com/gpu"
 MIXED_RESOURCE_PREFIX = "nvidia.com/mig-"
 MIG_CONFIG_PREFIX = "modelstack-"
 _LABEL_VALUE_MAX = 63
-_LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,13 +289,13 @@ def mig_config_name(layout: Layout, pool: str | None = None) -> str:
     canonical = "-".join(f"{count}x{name.replace('+', '.')}"
                          for name, count in sorted(layout.items()) if count)
     spelled = MIG_CONFIG_PREFIX + (canonical or "empty")
-    if len(spelled) <= _LABEL_VALUE_MAX and _LABEL_VALUE.match(spelled):
+    if len(spelled) <= _LABEL_VALUE_MAX and _LABEL_VALUE.fullmatch(spelled):
         return spelled
     return MIG_CONFIG_PREFIX + hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
 def _checked_label_value(value: str) -> str:
-    if len(value) > _LABEL_VALUE_MAX or not _LABEL_VALUE.match(value):
+    if len(value) > _LABEL_VALUE_MAX or not _LABEL_VALUE.fullmatch(value):
         raise ValueError(f"{value!r} is not a valid label value (≤63 of [A-Za-z0-9._-], alphanumeric ends)")
     return value
 

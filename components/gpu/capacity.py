@@ -17,7 +17,6 @@ not fit at maximum replicas is a warning (the autoscaler would stop short).
 from __future__ import annotations
 
 import functools
-import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -29,13 +28,14 @@ from components.catalog.catalog import Catalog
 from components.catalog.errors import Finding, Severity
 from components.catalog.model import ModelSpec
 from components.catalog.node_pool import NodePool
+from components.catalog.patterns import Pattern
 from components.catalog.resources import ProxyResources, Resources
 from components.catalog.stack_config import StackConfig, proxy_resources
 from components.catalog.version import VersionSpec
 from components.facts.mig import resource_name
 from components.gpu.scheduling import per_node_supply, request_problems
 
-_QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+_QUANTITY = Pattern(r"([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?")
 _SUFFIX = {
     None: Fraction(1),
     "m": Fraction(1, 1000),
@@ -63,7 +63,7 @@ class Bound(StrEnum):
 @functools.lru_cache(maxsize=4096)  # a catalog repeats a handful of sizes thousands of times
 def quantity(value: str) -> Fraction:
     """A Kubernetes quantity as an exact number (`500m` -> 1/2, `64Gi` -> 64 × 2^30)."""
-    match = _QUANTITY.match(value)
+    match = _QUANTITY.fullmatch(value)
     if match is None:
         raise ValueError(f"{value!r} is not a Kubernetes quantity")
     return Fraction(match.group(1)) * _SUFFIX[match.group(2)]
@@ -445,7 +445,9 @@ def plan_rows(plan: CapacityPlan) -> list[tuple[str, ...]]:
         if not pool_plan.planned:
             missing = "/".join(_SIZE_KEYS[u] for u in pool_plan.unplanned)
             unknown = ("?",) * 6
-            rows.append((pool.name, "/".join(pool_plan.unplanned), "—", *unknown, f"not planned (no {missing})"))
+            rows.append(
+                (pool.name, "/".join(pool_plan.unplanned), "—", *unknown, f"not planned (no {missing})")
+            )
         for d in pool_plan.dimensions:
             supply = pool_plan.supply(d)
             failing = pool_plan.failing(d)

@@ -14,15 +14,16 @@ from typing import TYPE_CHECKING
 
 from components.catalog.base import DIGEST_REF
 from components.catalog.build import BuildSpec
+from components.catalog.patterns import Pattern
 
 if TYPE_CHECKING:
     from hashlib import _Hash
 
-FROM = re.compile(
-    r"^\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)(?:\s+AS\s+(?P<stage>\S+))?", re.IGNORECASE
+FROM = Pattern(
+    r"\s*FROM\s+(?:--platform=\S+\s+)?(?P<image>\S+)(?:\s+AS\s+(?P<stage>\S+))?(?:\s.*)?", re.IGNORECASE
 )
-ARG = re.compile(r"^\s*ARG\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
-PINNED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9,._-]+\])?==[0-9][A-Za-z0-9.!+_-]*(\s*;.*)?$")
+ARG = Pattern(r"\s*ARG\s+(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:[\s=].*)?", re.IGNORECASE)
+PINNED = Pattern(r"[A-Za-z0-9][A-Za-z0-9._-]*(?:\[[A-Za-z0-9,._-]+\])?==[0-9][A-Za-z0-9.!+_-]*(?:\s*;.*)?")
 # `wheelhouse` is downloaded from the lock file (which is hashed), so it must not make renders differ
 # between a machine that fetched it and one that did not.
 SKIPPED_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", "wheelhouse"}
@@ -48,10 +49,10 @@ def dockerfile_problems(path: Path) -> list[ContextProblem]:
     args: set[str] = set()
     problems = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if arg := ARG.match(line):
+        if arg := ARG.fullmatch(line):
             args.add(arg["name"])
             continue
-        match = FROM.match(line)
+        match = FROM.fullmatch(line)
         if not match:
             continue
         image = match["image"]
@@ -60,7 +61,10 @@ def dockerfile_problems(path: Path) -> list[ContextProblem]:
                 ContextProblem(path.name, number, "FROM ${BASE} needs an `ARG BASE` line before it")
             )
         elif not (
-            _uses_base_arg(image) or image.lower() in stages or DIGEST_REF.match(image) or image == "scratch"
+            _uses_base_arg(image)
+            or image.lower() in stages
+            or DIGEST_REF.matches(image)
+            or image == "scratch"
         ):
             problems.append(
                 ContextProblem(
@@ -117,7 +121,7 @@ def lock_file_problems(path: Path) -> list[ContextProblem]:
                     "lock file — keep indexes out of it (the build is offline)",
                 )
             )
-        elif not PINNED.match(requirement):
+        elif not PINNED.matches(requirement):
             problems.append(
                 ContextProblem(
                     path.name,

@@ -24,14 +24,14 @@ def digest_problems(
 ) -> Iterator[str]:
     for kind, container in containers(spec):
         image = str(container.get("image") or "")
-        if not DIGEST_REF.match(image):
+        if not DIGEST_REF.fullmatch(image):
             yield (
                 f"The {kind} {container.get('name')!r} uses image {image!r}, which is not pinned by digest. "
                 "Reference it as repo@sha256:<digest> so that every replica and every rollback runs the same bits."
             )
     for volume in items(spec.get("volumes")):
         reference = str(dig(volume, "image", "reference") or "")
-        if dig(volume, "image") is not None and not DIGEST_REF.match(reference):
+        if dig(volume, "image") is not None and not DIGEST_REF.fullmatch(reference):
             yield (
                 f"The image volume {volume.get('name')!r} uses {reference!r}, which is not pinned by digest. "
                 "Reference it as repo@sha256:<digest>."

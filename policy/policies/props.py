@@ -10,7 +10,8 @@ from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs
 
-DIGEST_REF = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
+# fullmatch: `$` would also match before a final newline.
+DIGEST_REF = re.compile(r"[^@\s]+@sha256:[0-9a-f]{64}", re.ASCII)
 GPU_RESOURCE_PREFIX = "nvidia.com/"
 DEFAULT_GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
 DEFAULT_GATEWAY_NAMESPACES = ("istio-ingress",)

@@ -7,6 +7,7 @@ from posixpath import normpath
 
 from components.catalog.errors import Finding
 from components.catalog.model import ModelSpec
+from components.catalog.patterns import CONTAINER_PATH, excerpt
 from components.catalog.server import server_env
 from components.catalog.version import VersionSpec
 from components.validation.rules.context import RuleContext
@@ -70,10 +71,11 @@ def writable_paths_are_absolute(ctx: RuleContext) -> Iterator[Finding]:
     for name, model in ctx.models.items():
         paths = model.server_overrides.writable_paths if model.server_overrides else None
         for i, path in enumerate(paths or ()):
-            if not path.startswith("/"):
+            if not CONTAINER_PATH.matches(path) or len(path) > 4096:
                 yield Finding(
                     ("models", name, "serverOverrides", "writablePaths", i),
-                    f"{path!r} is not an absolute path — write e.g. /tmp or /home/model/.cache",
+                    f"{excerpt(path)} is not an absolute path — write e.g. /tmp or /home/model/.cache "
+                    "(printable ASCII, no spaces or ':')",
                 )
             elif path in paths[:i]:  # type: ignore[index]
                 yield Finding(
