@@ -6,14 +6,13 @@ under Pulumi's mock runtime.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pulumi
 
 from components.catalog.catalog import Catalog
 from components.catalog.errors import CatalogError
+from components.catalog.pulumi_config import Wire
 from components.catalog.source import SourceMap
 from components.catalog.stack_config import StackConfig
 from components.outputs import stack_outputs
@@ -21,39 +20,39 @@ from components.stack import ModelStack, ModelStackArgs
 from components.validation.loader import (
     CONFIG_NAMESPACE,
     load_project,
-    stack_config_values,
     stack_file,
+    stack_wire,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def _config_values() -> dict[str, Any]:
-    """Every `modelstack:` key Pulumi passes to the program, decoded (objects arrive as JSON text)."""
+def _runtime_wire() -> Wire:
+    """Every `modelstack:` key Pulumi passes to the program, as the strings it passes them in."""
+    from pulumi.runtime import config as runtime
+
     config = pulumi.Config(CONFIG_NAMESPACE)
-    values: dict[str, Any] = {}
-    for name, info in StackConfig.model_fields.items():
-        key = info.alias or name
-        raw = config.get(key)
-        if raw is None:
-            continue
-        try:
-            values[key] = json.loads(raw) if raw[:1] in "{[" or raw in ("true", "false") else raw
-        except json.JSONDecodeError:
-            values[key] = raw
-    return values
+    keys = {*runtime.get_config_env(), *runtime.CONFIG.get()}
+    values: dict[str, str] = {}
+    for full in sorted(keys):
+        if full.startswith(f"{CONFIG_NAMESPACE}:"):
+            raw = config.get(full.removeprefix(f"{CONFIG_NAMESPACE}:"))
+            if raw is not None:
+                values[full] = str(raw)
+    secret = {k for k in values if runtime.is_config_secret(k)} | set(runtime.get_config_secret_keys_env())
+    return Wire(values, frozenset(secret & set(values)))
 
 
 def _positions(root: Path, stack: str) -> SourceMap:
     """Positions of the stack file, for error messages (values still come from Pulumi's config)."""
     try:
-        return stack_config_values(root, stack)[1]
+        return stack_wire(root, stack)[1]
     except CatalogError:
         return SourceMap(stack_file(root, stack).name)
 
 
 def load(root: Path, stack_name: str) -> tuple[StackConfig, Catalog]:
-    stack, loaded = load_project(_config_values(), _positions(root, stack_name), root)
+    stack, loaded = load_project(_runtime_wire(), _positions(root, stack_name), root)
     for warning in loaded.warnings:
         pulumi.log.warn(str(warning))
     return stack, loaded.catalog

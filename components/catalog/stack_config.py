@@ -21,6 +21,7 @@ from components.catalog.base import (
 )
 from components.catalog.node_pool import NodePool
 from components.catalog.patterns import FILE_PATH, NAMESPACED_NAME, REGISTRY, excerpt, matching
+from components.catalog.pulumi_config import SECRET_PLACEHOLDER
 from components.catalog.resources import ProxyResources
 from components.catalog.workload import ConfigKey
 
@@ -166,6 +167,30 @@ class StackConfig(StrictModel):
                 f"`secrets: {{{missing[0]}: [.dockerconfigjson]}}`"
             )
         return self
+
+    registry_password: str | None = None
+    """The registry's password: only ever a secret (`pulumi config set --secret`). The program reads it
+    with `get_secret`; here it is `[secret]`, whatever its value."""
+
+    @field_validator("registry_password")
+    @classmethod
+    def _password_is_secret(cls, value: str | None) -> str | None:
+        if value is not None and value != SECRET_PLACEHOLDER:
+            raise ValueError(
+                "the registry password is written in plain text in the stack file — remove it and run "
+                "`pulumi config set --secret modelstack:registryPassword <password>` (it is stored encrypted)"
+            )
+        return value
+
+    @field_validator("namespace", "catalog", "smoke_runner_image", mode="before")
+    @classmethod
+    def _not_secret(cls, value: object) -> object:
+        if value == SECRET_PLACEHOLDER:
+            raise ValueError(
+                "this setting is a secret ({secure: …}), but it is written in plain text into the rendered "
+                "objects and their names — set it without --secret"
+            )
+        return value
 
     @model_validator(mode="after")
     def _unique_pools(self) -> Self:

@@ -12,13 +12,14 @@ from pydantic import BaseModel, ValidationError
 from components.catalog.catalog import Catalog
 from components.catalog.errors import CatalogError, Problem, Severity
 from components.catalog.model import ModelSpec
+from components.catalog.pulumi_config import NAMESPACE, Wire, decode, encode
 from components.catalog.source import SourceMap, load_yaml
 from components.catalog.stack_config import StackConfig
 from components.catalog.translate import problems_from
 from components.catalog.version import VersionSpec
 from components.validation.rules import RuleContext, run_rules
 
-CONFIG_NAMESPACE = "modelstack"
+CONFIG_NAMESPACE = NAMESPACE
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,25 @@ def _display(path: Path) -> str:
         return str(absolute.relative_to(Path.cwd()))
     except ValueError:
         return str(absolute)
+
+
+def project_dir(root: Path) -> Path:
+    """The project a stack belongs to: the directory its `Pulumi.yaml` really is in (links followed)."""
+    marker = root / "Pulumi.yaml"
+    return marker.resolve().parent if marker.is_file() else root.resolve()
+
+
+def catalog_project(catalog: Path) -> Path:
+    """The project a catalog belongs to: the nearest directory holding `Pulumi.yaml` at or above the
+    catalog's real location, or the catalog's own directory."""
+    directory = catalog.resolve().parent
+    return next((d for d in (directory, *directory.parents) if (d / "Pulumi.yaml").is_file()), directory)
+
+
+def is_inside(path: Path, project: Path) -> bool:
+    """`path`, with every link in it followed, is `project` or below it."""
+    real = path.resolve()
+    return real == project or project in real.parents
 
 
 def _validate(
@@ -111,7 +131,11 @@ def load_catalog(path: Path | str, stack: StackConfig) -> LoadedCatalog:
     phase = _schema_phase(path)
     problems, source = phase.problems, phase.source
     ctx = RuleContext(
-        models=phase.models, stack=stack, catalog_dir=path.parent, orphan_versions=phase.orphans
+        models=phase.models,
+        stack=stack,
+        catalog_dir=path.parent,
+        orphan_versions=phase.orphans,
+        project_dir=catalog_project(path),
     )
     for finding in run_rules(ctx):
         located = source.problem(finding.path, finding.message)
@@ -126,65 +150,127 @@ def load_catalog(path: Path | str, stack: StackConfig) -> LoadedCatalog:
     return LoadedCatalog(phase.catalog, source, tuple(p for p in problems if p.severity is Severity.WARNING))
 
 
+def _catalog_of(wire: Wire, root: Path, catalog: Path | None) -> Path:
+    raw = wire.values.get(f"{CONFIG_NAMESPACE}:catalog")
+    return catalog or root / (raw if raw else "models.yaml")
+
+
 def load_project(
-    values: Mapping[str, Any], source: SourceMap, root: Path, catalog: Path | None = None
+    wire: Wire, source: SourceMap, root: Path, catalog: Path | None = None
 ) -> tuple[StackConfig, LoadedCatalog]:
     """The stack configuration and the catalog validated in one run: an invalid stack file is reported
     together with every catalog error that does not need the stack (raises CatalogError with both)."""
     try:
-        stack = parse_stack_config(values, source)
+        stack = stack_config_from(wire, root, source)
     except CatalogError as stack_error:
-        raw = values.get("catalog")
-        path = catalog or root / (raw if isinstance(raw, str) else "models.yaml")
-        raise CatalogError([*stack_error.problems, *catalog_schema_problems(path)]) from None
+        path = _catalog_of(wire, root, catalog)
+        # Only a catalog inside the project is read, even to report its schema errors.
+        extra = catalog_schema_problems(path) if any(is_inside(path, p) for p in _projects(root)) else []
+        raise CatalogError([*stack_error.problems, *extra]) from None
     return stack, load_catalog(catalog or root / stack.catalog, stack)
 
 
 def load_stack_config_or_every_error(root: Path, stack: str, catalog: Path | None = None) -> StackConfig:
     """The stack configuration; when it is invalid, the error also lists the catalog's schema errors."""
-    values, source = stack_config_values(root, stack)
+    wire, source = stack_wire(root, stack)
     try:
-        return parse_stack_config(values, source)
+        return stack_config_from(wire, root, source)
     except CatalogError as stack_error:
-        raw = values.get("catalog")
-        path = catalog or root / (raw if isinstance(raw, str) else "models.yaml")
-        raise CatalogError([*stack_error.problems, *catalog_schema_problems(path)]) from None
+        path = _catalog_of(wire, root, catalog)
+        extra = catalog_schema_problems(path) if any(is_inside(path, p) for p in _projects(root)) else []
+        raise CatalogError([*stack_error.problems, *extra]) from None
 
 
 def load_stack_and_catalog(
     root: Path, stack: str, catalog: Path | None = None
 ) -> tuple[StackConfig, LoadedCatalog]:
     """`load_project` from `Pulumi.<stack>.yaml` in `root`."""
-    values, source = stack_config_values(root, stack)
-    return load_project(values, source, root, catalog)
+    wire, source = stack_wire(root, stack)
+    return load_project(wire, source, root, catalog)
 
 
 def stack_file(root: Path, stack: str) -> Path:
     return root / f"Pulumi.{stack}.yaml"
 
 
-def stack_config_values(root: Path, stack: str) -> tuple[dict[str, Any], SourceMap]:
-    """The `modelstack:` keys of `Pulumi.<stack>.yaml` (without the namespace), with their positions."""
+def _config_block(root: Path, stack: str) -> tuple[dict[Any, Any], SourceMap]:
     path = stack_file(root, stack)
-    data, source = load_yaml(path, _display(path))
-    config = (data or {}).get("config") or {}
+    data, source = load_yaml(path, _display(path), keep_text=True)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise CatalogError(
+            [source.problem((), "a stack file is a mapping with a `config:` block — write `config:` first")]
+        )
+    config = data.get("config") or {}
     if not isinstance(config, dict):
         raise CatalogError([source.problem(("config",), "config must be a mapping of keys to values")])
+    return config, source
+
+
+def stack_config_values(root: Path, stack: str) -> tuple[dict[str, Any], SourceMap]:
+    """The `modelstack:` keys of `Pulumi.<stack>.yaml` (without the namespace) as written, with their
+    positions."""
+    config, source = _config_block(root, stack)
     prefix = f"{CONFIG_NAMESPACE}:"
     values = {k[len(prefix) :]: v for k, v in config.items() if isinstance(k, str) and k.startswith(prefix)}
     return values, source
 
 
+def stack_wire(root: Path, stack: str) -> tuple[Wire, SourceMap]:
+    """`Pulumi.<stack>.yaml`'s `modelstack:` keys exactly as the Pulumi CLI passes them to the program."""
+    config, source = _config_block(root, stack)
+    wire, problems = encode(config, source)
+    if problems:
+        raise CatalogError(problems)
+    return wire, source
+
+
 def parse_stack_config(values: Mapping[str, Any], source: SourceMap) -> StackConfig:
-    """Validate stack configuration values; positions point into `Pulumi.<stack>.yaml`."""
+    """Validate decoded stack configuration values; positions point into `Pulumi.<stack>.yaml`."""
     # Problems are located under `config.modelstack:<key>` and shown as `modelstack:<key>...`.
     try:
         return StackConfig.model_validate(dict(values))
     except ValidationError as exc:
-        problems = []
-        for p in problems_from(exc, StackConfig, _NamespacedSource(source), ()):
-            problems.append(p)
-        raise CatalogError(problems) from None
+        raise CatalogError(problems_from(exc, StackConfig, _NamespacedSource(source), ())) from None
+
+
+def _projects(root: Path) -> tuple[Path, Path]:
+    # The directory holding the stack file, or the one its Pulumi.yaml really is in (`release` runs the
+    # program in a directory of links to the project).
+    return (root.resolve(), project_dir(root))
+
+
+def _path_problems(config: StackConfig, root: Path, source: SourceMap) -> list[Problem]:
+    """Paths the stack names must stay inside its project: the program reads the catalog, and
+    pulumi-kubernetes writes `renderDir`."""
+    projects = _projects(root)
+    problems = []
+    for key, value in (("catalog", config.catalog), ("kubernetes", config.kubernetes.render_dir)):
+        if not any(is_inside(root / value, p) for p in projects):
+            where = ("config", f"{CONFIG_NAMESPACE}:{key}", *(("renderDir",) if key == "kubernetes" else ()))
+            problems.append(
+                source.problem(
+                    where,
+                    f"{value[:80]!r} is outside the project {projects[1]} (links followed) — name a path "
+                    "inside it",
+                    shown=where[1:],
+                )
+            )
+    return problems
+
+
+def stack_config_from(wire: Wire, root: Path, source: SourceMap) -> StackConfig:
+    """Decode Pulumi's strings the way the program's getters do, validate them, check the paths."""
+    values, problems = decode(wire, StackConfig, source)
+    try:
+        config = parse_stack_config(values, source)
+    except CatalogError as exc:
+        raise CatalogError([*problems, *exc.problems]) from None
+    problems += _path_problems(config, root, source)
+    if problems:
+        raise CatalogError(problems)
+    return config
 
 
 class _NamespacedSource(SourceMap):
@@ -202,5 +288,6 @@ class _NamespacedSource(SourceMap):
 
 
 def load_stack_config(root: Path, stack: str) -> StackConfig:
-    values, source = stack_config_values(root, stack)
-    return parse_stack_config(values, source)
+    """`Pulumi.<stack>.yaml` as the program under `pulumi up` reads it (one decoding path for every command)."""
+    wire, source = stack_wire(root, stack)
+    return stack_config_from(wire, root, source)

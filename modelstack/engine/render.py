@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from components.catalog.errors import CatalogError
-from components.validation.loader import CONFIG_NAMESPACE, stack_config_values
+from components.validation.loader import stack_wire
 from modelstack.engine import manifest_yaml
 from modelstack.engine.lock import LOCK_FILE, versions_lock
 from modelstack.engine.manifest import Manifest
 from modelstack.engine.mocks import Registered, install, lean_runtime
 
 PROJECT = "modelstack"
-SECRET_PLACEHOLDER = "[secret]"
 
 
 @dataclass(frozen=True)
@@ -36,27 +35,12 @@ class Render:
     """What each version was released as (`versions.lock.json`), for `preview`'s immutability check."""
 
 
-def _pulumi_config_env(values: dict[str, Any]) -> tuple[str, list[str]]:
-    config: dict[str, str] = {}
-    secrets: list[str] = []
-    for key, value in values.items():
-        full = f"{CONFIG_NAMESPACE}:{key}"
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            # Offline there is no key to decrypt with; the program only passes secrets through.
-            config[full] = SECRET_PLACEHOLDER
-            secrets.append(full)
-        else:
-            config[full] = value if isinstance(value, str) else json.dumps(value)
-    return json.dumps(config), secrets
-
-
 @contextmanager
 def _environment(root: Path, stack: str) -> Iterator[None]:
-    values, _ = stack_config_values(root, stack)
-    config, secrets = _pulumi_config_env(values)
+    wire, _ = stack_wire(root, stack)
     saved = {k: os.environ.get(k) for k in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
-    os.environ["PULUMI_CONFIG"] = config
-    os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(secrets)
+    os.environ["PULUMI_CONFIG"] = json.dumps(wire.values)
+    os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(sorted(wire.secret_keys))
     try:
         yield
     finally:
