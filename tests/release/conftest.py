@@ -10,12 +10,23 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
+def copy_build_contexts(directory: Path) -> None:
+    """Build contexts are relative to the catalog and must be inside its project: copied, not linked."""
+    if not (directory / "examples").exists():
+        shutil.copytree(
+            ROOT / "examples",
+            directory / "examples",
+            ignore=shutil.ignore_patterns("wheelhouse", "__pycache__"),
+        )
+
+
 @pytest.fixture
 def catalog_copy(tmp_path: Path) -> Path:
-    """`models.yaml` copied beside the stack files, so `set_weight` validates against dev and prod."""
-    for name in ("models.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"):
+    """A copy of the project (program settings, stack files, catalog, build contexts) in a temporary
+    directory, so `set_weight` validates against dev and prod and release commands may edit it."""
+    for name in ("Pulumi.yaml", "models.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"):
         shutil.copy(ROOT / name, tmp_path / name)
-    (tmp_path / "examples").symlink_to(ROOT / "examples")  # build contexts are relative to the catalog
+    copy_build_contexts(tmp_path)
     return tmp_path / "models.yaml"
 
 

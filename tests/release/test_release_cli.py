@@ -11,8 +11,6 @@ from click.testing import CliRunner
 from modelstack.cli.commands.release import promote, render_with_catalog, retire, rollback
 from modelstack.engine.diff import Action, plan, read_render
 
-from .conftest import ROOT
-
 # The new version of the walk: vision-detector v8, with its own smoke test, inserted after v7's block.
 V8 = """      v8:
         image: registry.ml.example.com/vision/detector-triton@sha256:{digest}
@@ -37,7 +35,7 @@ V8 = """      v8:
 
 
 def _render(catalog: Path, work: Path) -> dict:
-    return read_render(render_with_catalog(ROOT, "dev", catalog, work))
+    return read_render(render_with_catalog(catalog.parent, "dev", catalog, work))
 
 
 def _invoke(command, *args: str):
@@ -46,8 +44,8 @@ def _invoke(command, *args: str):
 
 
 @pytest.fixture(autouse=True)
-def _in_project(monkeypatch):
-    monkeypatch.chdir(ROOT)  # the commands find Pulumi.<stack>.yaml like `pulumi` does
+def _in_project(monkeypatch, catalog_copy):
+    monkeypatch.chdir(catalog_copy.parent)  # the commands find Pulumi.<stack>.yaml like `pulumi` does
 
 
 def test_weight_only_change_updates_only_the_virtual_service(catalog_copy, tmp_path):

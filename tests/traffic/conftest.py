@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,14 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def _link_build_contexts(directory: Path) -> None:
-    """Build contexts are relative to the catalog: a copied catalog needs them beside it."""
-    link = directory / "examples"
-    if not link.exists():
-        link.symlink_to(ROOT / "examples")
+    """Build contexts are relative to the catalog and inside its project: a copied catalog needs a copy
+    of them beside it (a link out of the directory would be refused)."""
+    if not (directory / "examples").exists():
+        shutil.copytree(
+            ROOT / "examples",
+            directory / "examples",
+            ignore=shutil.ignore_patterns("wheelhouse", "__pycache__"),
+        )
 
 
 def repo_catalog() -> dict[str, Any]:

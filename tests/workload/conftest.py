@@ -47,7 +47,8 @@ class Project:
         root.mkdir(parents=True)
         for name in PROJECT_FILES:
             (root / name).write_text((REPO / name).read_text())
-        (root / "examples").symlink_to(examples, target_is_directory=True)
+        # A copy, not a link: build contexts must resolve inside the catalog's project.
+        shutil.copytree(examples, root / "examples")
 
     @property
     def catalog_path(self) -> Path:

@@ -17,16 +17,9 @@ def build_contexts_are_pinned(ctx: RuleContext) -> Iterator[Finding]:
         if spec.build is None:
             continue
         where = ("models", name, "versions", version, "build")
-        for problem in context_problems(spec.build, ctx.catalog_dir):
-            field = (
-                "context"
-                if problem.line == 0 and problem.file == spec.build.context
-                else (
-                    "dockerfile" if problem.file == spec.build.dockerfile.rsplit("/", 1)[-1] else "lockFiles"
-                )
-            )
+        for problem in context_problems(spec.build, ctx.catalog_dir, ctx.project_dir):
             location = f"{spec.build.context}/{problem.file}:{problem.line}: " if problem.line else ""
-            yield Finding((*where, field), f"{location}{problem.message}")
+            yield Finding((*where, problem.field or "context"), f"{location}{problem.message}")
 
 
 def images_are_reachable_from_the_cluster(ctx: RuleContext) -> Iterator[Finding]:
