@@ -13,6 +13,7 @@ the release tooling (`modelstack.release`), printing their results. It may impor
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -75,12 +76,15 @@ def render(stack: str, out: Path | None) -> None:
     Exit codes:
       0  rendered
       1  any other failure
-      2  invalid catalog or stack configuration (nothing is written), or a usage error
+      2  invalid catalog or stack configuration, or an --out that is not empty and not a previous
+         render (nothing is written), or a usage error
     """
     from modelstack.engine.render import render_stack
+    from modelstack.engine.render_dir import previous_render
 
     root = project_root()
     target = out or root / "rendered" / stack
+    previous_render(Path(os.path.abspath(target)))  # refused before the program runs: nothing is written
     result = render_stack(root, stack, target)
     click.echo(f"rendered {len(result.manifests)} objects of stack {stack} to {target}")
 

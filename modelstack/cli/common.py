@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 import click
 
 from components.catalog.errors import CatalogError
+from components.catalog.patterns import STACK_NAME
+from modelstack.engine.render_dir import RenderDirError
 
 EXIT_INVALID = 2
 EXIT_FAILURE = 1
@@ -43,6 +45,9 @@ def report_errors(func: F) -> F:
                 click.echo(str(problem), err=True)
             click.echo(f"{len(exc.errors)} error(s); nothing was rendered or changed.", err=True)
             raise SystemExit(EXIT_INVALID) from None
+        except RenderDirError as exc:
+            click.echo(f"error: --out: {exc}", err=True)
+            raise SystemExit(EXIT_INVALID) from None
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:
@@ -54,6 +59,20 @@ def report_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def stack_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    # The name becomes a file name (Pulumi.<stack>.yaml) and a directory (rendered/<stack>).
+    if value is not None and not (STACK_NAME.matches(value) and len(value) <= 100):
+        raise click.BadParameter(
+            f"{value[:40]!r} is not a stack name — use letters, digits, '-', '_' and '.' (no '/')"
+        )
+    return value
+
+
 stack_option = click.option(
-    "--stack", "-s", default="dev", show_default=True, help="Stack name (Pulumi.<stack>.yaml)."
+    "--stack",
+    "-s",
+    default="dev",
+    show_default=True,
+    callback=stack_name,
+    help="Stack name (Pulumi.<stack>.yaml).",
 )

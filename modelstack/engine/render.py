@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ from modelstack.engine import manifest_yaml
 from modelstack.engine.lock import LOCK_FILE, versions_lock
 from modelstack.engine.manifest import Manifest
 from modelstack.engine.mocks import Registered, install, lean_runtime
+from modelstack.engine.render_dir import replace_dir
 
 PROJECT = "modelstack"
 
@@ -124,34 +123,44 @@ def dump_yaml(value: Any) -> str:
     return manifest_yaml.dump(value)
 
 
+def _checked_key(key: str) -> str:
+    """An object's file path must stay inside the render (names are validated, this is the backstop)."""
+    parts = key.split("/")
+    if key.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise ValueError(f"object path {key!r} would leave the render directory")
+    return key
+
+
 def write_render(render: Render, out: Path) -> list[Path]:
-    """Write one file per object plus outputs.json, atomically replacing `out`."""
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".render-", dir=out.parent))
-    written = []
-    seen: set[str] = set()
-    # Plain os.path and one makedirs per directory: with thousands of objects, pathlib's parsing and a
-    # failing mkdir per file cost as much as the YAML itself.
-    directories: set[str] = set()
-    for manifest in sorted(render.manifests, key=lambda m: m.key):
-        key = manifest.key
-        if key in seen:
-            raise ValueError(f"two resources render to the same object {key}")
-        seen.add(key)
-        path = os.path.join(staging, key)
-        directory = os.path.dirname(path)
-        if directory not in directories:
-            os.makedirs(directory, exist_ok=True)
-            directories.add(directory)
-        with open(path, "w", encoding="utf-8") as stream:
-            stream.write(dump_yaml(manifest.body))
-        written.append(out / key)
-    (staging / "outputs.json").write_text(json.dumps(render.outputs, sort_keys=True, indent=2) + "\n")
-    (staging / LOCK_FILE).write_text(json.dumps(render.lock, sort_keys=True, indent=2) + "\n")
-    if out.exists():
-        shutil.rmtree(out)
-    staging.rename(out)
+    """Write one file per object plus outputs.json, atomically replacing `out` (see render_dir)."""
+    out = Path(os.path.abspath(out))
+    written: list[Path] = []
+
+    def write(staging: Path) -> list[str]:
+        files = []
+        seen: set[str] = set()
+        # Plain os.path and one makedirs per directory: with thousands of objects, pathlib's parsing and a
+        # failing mkdir per file cost as much as the YAML itself.
+        directories: set[str] = set()
+        for manifest in sorted(render.manifests, key=lambda m: m.key):
+            key = _checked_key(manifest.key)
+            if key in seen:
+                raise ValueError(f"two resources render to the same object {key}")
+            seen.add(key)
+            path = os.path.join(staging, key)
+            directory = os.path.dirname(path)
+            if directory not in directories:
+                os.makedirs(directory, exist_ok=True)
+                directories.add(directory)
+            with open(path, "w", encoding="utf-8") as stream:
+                stream.write(dump_yaml(manifest.body))
+            files.append(key)
+            written.append(out / key)
+        (staging / "outputs.json").write_text(json.dumps(render.outputs, sort_keys=True, indent=2) + "\n")
+        (staging / LOCK_FILE).write_text(json.dumps(render.lock, sort_keys=True, indent=2) + "\n")
+        return [*files, "outputs.json", LOCK_FILE]
+
+    replace_dir(out, write)
     return written
 
 
