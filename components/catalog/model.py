@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic.alias_generators import to_camel
 
 from components.catalog.analysis import AnalysisSpec
 from components.catalog.autoscaling import AutoscalingSpec
 from components.catalog.base import StrictModel, VersionName
 from components.catalog.resources import ProxyResources
-from components.catalog.server import ServerKind, ServerOverrides, ServerPreset, resolve_server
+from components.catalog.server import (
+    CUSTOM_REQUIRED,
+    ServerKind,
+    ServerOverrides,
+    ServerPreset,
+    resolve_server,
+)
 from components.catalog.traffic import Caller, Exposure, TrafficSpec
 from components.catalog.version import VersionSpec
 from components.catalog.workload import SecurityContext
@@ -31,6 +40,18 @@ class ModelSpec(StrictModel):
     sidecar_resources: ProxyResources | None = None
     """CPU and memory of the Istio sidecar in this model's pods (requests = limits); default: the stack's
     `istio.sidecarResources`. Counted in the capacity plan; ignored under `istio.dataplane: ambient`."""
+
+    @model_validator(mode="after")
+    def _custom_is_complete(self) -> Self:
+        # Checked here, not by a rule: every rule may then resolve the model's server preset.
+        if self.server is ServerKind.CUSTOM:
+            given = self.server_overrides.model_dump(exclude_none=True) if self.server_overrides else {}
+            missing = [to_camel(f) for f in CUSTOM_REQUIRED if f not in given]
+            if missing:
+                raise ValueError(
+                    f"server custom has no preset; serverOverrides must give {', '.join(missing)}"
+                )
+        return self
 
     @property
     def server_preset(self) -> ServerPreset:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pydantic import ValidationError
-from pydantic.alias_generators import to_camel
 
 from components.catalog.errors import Finding, did_you_mean
 from components.catalog.model import ModelSpec
-from components.catalog.server import CUSTOM_REQUIRED, ServerKind, ServerPreset
+from components.catalog.server import ServerPreset
 from components.catalog.version import image_problem
 from components.catalog.workload import Precision
 from components.validation.rules.context import RuleContext
@@ -78,7 +77,7 @@ def fp16_needs_smoke_test(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def _preset_or_none(model: ModelSpec) -> ServerPreset | None:
-    # An incomplete `server: custom` is reported by custom_server_is_complete.
+    # An incomplete `server: custom` is refused by the schema; this only guards the rule.
     try:
         return model.server_preset
     except ValidationError:
@@ -124,19 +123,6 @@ def smoke_tests_have_a_runner(ctx: RuleContext) -> Iterator[Finding]:
             )
 
 
-def custom_server_is_complete(ctx: RuleContext) -> Iterator[Finding]:
-    for name, model in ctx.models.items():
-        if model.server is not ServerKind.CUSTOM:
-            continue
-        given = model.server_overrides.model_dump(exclude_none=True) if model.server_overrides else {}
-        missing = [to_camel(f) for f in CUSTOM_REQUIRED if f not in given]
-        if missing:
-            yield Finding(
-                ("models", name, "serverOverrides"),
-                f"server custom has no preset; serverOverrides must give {', '.join(missing)}",
-            )
-
-
 def mirror_targets_exist(ctx: RuleContext) -> Iterator[Finding]:
     for name, model in ctx.models.items():
         mirror = model.traffic.mirror
@@ -170,7 +156,6 @@ CORE_RULES = (
     fp16_needs_smoke_test,
     precision_is_served,
     smoke_tests_have_a_runner,
-    custom_server_is_complete,
     mirror_targets_exist,
     ab_matches_are_unambiguous,
 )
