@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -126,6 +127,65 @@ class MonitoringConfig(StrictModel):
     sidecar to merge metrics, so Prometheus scrapes from inside the mesh and is allowed by identity."""
 
 
+class EgressPort(StrictModel):
+    port: int = Field(ge=1, le=65535)
+    protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
+
+
+class EgressPeer(StrictModel):
+    """Where model pods may connect to: pods (by namespace and labels) or an IP block, on some ports."""
+
+    namespace: DnsLabel | None = None
+    """Namespace of the peer pods (matched by its `kubernetes.io/metadata.name` label)."""
+    pod_labels: dict[LabelKey, LabelValue] | None = None
+    """Labels of the peer pods (all pods of the namespace when omitted)."""
+    cidr: str | None = None
+    """An IP block instead of pods, e.g. the weights store's `10.20.0.0/16` (IPv4 or IPv6)."""
+    ports: tuple[EgressPort, ...] = ()
+    """Ports allowed; every port when empty."""
+
+    @field_validator("cidr")
+    @classmethod
+    def _network(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                network = ipaddress.ip_network(value, strict=True)
+            except ValueError:
+                raise ValueError(
+                    f"{excerpt(value)} is not a CIDR block — write e.g. 10.20.0.0/16 (host bits zero)"
+                ) from None
+            if str(network) != value:
+                raise ValueError(f"{excerpt(value)} is not written canonically — write {network}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Self:
+        if (self.cidr is None) == (self.namespace is None and self.pod_labels is None):
+            raise ValueError("an egress peer is either a cidr or pods (namespace and/or podLabels), not both")
+        return self
+
+
+class EgressConfig(StrictModel):
+    """The only connections model pods may open (a default-deny egress NetworkPolicy per model); the
+    server holds tokens and weights, so nothing else is reachable from it."""
+
+    enabled: bool = True
+    dns: EgressPeer = EgressPeer(
+        namespace="kube-system",
+        pod_labels={"k8s-app": "kube-dns"},
+        ports=(EgressPort(port=53, protocol="UDP"), EgressPort(port=53, protocol="TCP")),
+    )
+    """The cluster DNS (CoreDNS keeps the `k8s-app: kube-dns` label)."""
+    mesh: EgressPeer = EgressPeer(
+        namespace="istio-system", pod_labels={"app": "istiod"}, ports=(EgressPort(port=15012),)
+    )
+    """istiod: xDS configuration and workload certificates for the sidecar (TLS on 15012)."""
+    weights_store: tuple[EgressPeer, ...] = ()
+    """Where servers fetch weights from at start-up (an object store, a model registry), if anywhere."""
+    allow: tuple[EgressPeer, ...] = ()
+    """Anything else the servers must reach."""
+
+
 class StackConfig(StrictModel):
     namespace: DnsLabel
     catalog: FilePath = "models.yaml"
@@ -140,6 +200,7 @@ class StackConfig(StrictModel):
     declares a smoke test."""
     build_images: bool = True
     """False renders built versions with a placeholder digest instead of building (dev, no Docker)."""
+    egress: EgressConfig = EgressConfig()
     secrets: dict[DnsLabel, tuple[ConfigKey, ...]] = {}
     """Secrets of the namespace, created outside modelstack, and their keys: every `env[].fromSecret` of the
     catalog must name one of them and one of its keys (a missing one would crash-loop the pod)."""

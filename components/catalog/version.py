@@ -12,7 +12,7 @@ from components.catalog.patterns import DIGEST, FILE_PATH, excerpt
 from components.catalog.resources import Resources
 from components.catalog.smoke import SmokeTest
 from components.catalog.traffic import RouteMatch
-from components.catalog.workload import ConfigKey, EnvVar, ModelWeights, Precision, Replicas
+from components.catalog.workload import ConfigKey, EnvVar, ModelWeights, Precision, Replicas, SecretFile
 
 
 def _replicas_shorthand(value: Any) -> Any:
@@ -70,6 +70,8 @@ class VersionSpec(StrictModel):
     config_files: dict[ConfigKey, str] = {}
     """Files in the same ConfigMap, mounted read-only at `/etc/modelstack/config`."""
     env: tuple[EnvVar, ...] = ()
+    secret_files: tuple[SecretFile, ...] = ()
+    """Secret keys mounted read-only as files (`path` + `fromSecret`), instead of environment variables."""
     model_weights: ModelWeights | None = None
     smoke_test: SmokeTest | None = None
     """Golden requests run as a Job before traffic moves (required for fp16)."""

@@ -76,6 +76,33 @@ def _sub_path(value: str) -> str:
 SubPath = Annotated[str, AfterValidator(_sub_path)]
 
 
+class SecretFile(StrictModel):
+    """One key of a Secret (created outside modelstack) mounted read-only as a file: a token the server
+    reads from disk never appears in the pod spec or in `kubectl describe`, unlike an environment variable."""
+
+    path: ContainerPath
+    """Absolute path of the file in the container, e.g. `/var/run/secrets/hf/token`. Files in one
+    directory come from one Secret (the directory is that Secret's volume)."""
+    from_secret: SecretKeyRef
+
+    @model_validator(mode="after")
+    def _a_file_in_a_directory(self) -> Self:
+        directory, _, name = self.path.rstrip("/").rpartition("/")
+        if not directory or not name or name in (".", "..") or ".." in self.path.split("/"):
+            raise ValueError(
+                f"{excerpt(self.path)} is not a file path below a directory — write e.g. /var/run/secrets/hf/token"
+            )
+        return self
+
+    @property
+    def directory(self) -> str:
+        return self.path.rstrip("/").rpartition("/")[0]
+
+    @property
+    def name(self) -> str:
+        return self.path.rstrip("/").rpartition("/")[2]
+
+
 class ModelWeights(StrictModel):
     """Read-only model weights: a PersistentVolumeClaim or an OCI image volume (Kubernetes image volumes)."""
 

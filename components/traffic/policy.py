@@ -16,6 +16,7 @@ from components.traffic.access import (
     metrics_authorization_policy_manifest,
     metrics_peer_authentication_manifest,
 )
+from components.traffic.egress import egress_network_policy_manifest, egress_policy_name
 from components.traffic.routing import (
     ISTIO_NETWORKING,
     destination_rule_manifest,
@@ -78,6 +79,9 @@ class TrafficPolicy(pulumi.ComponentResource):
             k8s.apiextensions.CustomResource(
                 logical_name, api_version=ISTIO_SECURITY, kind="AuthorizationPolicy", **manifest, opts=child
             )
+        egress = egress_network_policy_manifest(model, namespace, stack.egress)
+        if egress is not None:
+            k8s.networking.v1.NetworkPolicy(egress_policy_name(model), **egress, opts=child)
         peer = metrics_peer_authentication_manifest(model, spec, stack)
         if peer is not None:
             k8s.apiextensions.CustomResource(

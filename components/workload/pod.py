@@ -12,7 +12,7 @@ from typing import Any
 
 from components.catalog.server import ServerPreset, server_args, server_env
 from components.catalog.version import VersionSpec
-from components.catalog.workload import EnvVar, ModelWeights, SecurityContext
+from components.catalog.workload import EnvVar, ModelWeights, SecretFile, SecurityContext
 from components.gpu.scheduling import pod_scheduling, resource_amounts
 from components.naming import content_hash
 from components.traffic.mesh import metrics_annotations, sidecar_resource_annotations
@@ -125,6 +125,27 @@ def writable_volume_name(path: str) -> str:
     return name
 
 
+SECRET_FILE_MODE = 0o440
+"""Read-only for the owner and the pod's fsGroup (the server's group), nothing for anyone else."""
+
+
+def secret_volume_name(directory: str) -> str:
+    """`/var/run/secrets/hf` -> `secret-var-run-secrets-hf`; a DNS label, stable for the directory."""
+    slug = re.sub(r"[^a-z0-9]+", "-", directory.lower()).strip("-") or "root"
+    name = f"secret-{slug}"
+    if len(name) > _VOLUME_NAME_MAX:
+        name = f"{name[: _VOLUME_NAME_MAX - 11].rstrip('-')}-{content_hash(directory)}"
+    return name
+
+
+def secret_directories(version: VersionSpec) -> dict[str, list[SecretFile]]:
+    """Secret files by directory, each directory one Secret volume (the rules check they share a Secret)."""
+    found: dict[str, list[SecretFile]] = {}
+    for file in version.secret_files:
+        found.setdefault(file.directory, []).append(file)
+    return dict(sorted(found.items()))
+
+
 def _weights_source(weights: ModelWeights) -> dict[str, Any]:
     if weights.pvc is not None:
         return {"persistentVolumeClaim": {"claimName": weights.pvc, "readOnly": True}}
@@ -145,6 +166,10 @@ def volumes(args: ModelVersionArgs) -> list[dict[str, Any]]:
         found.append({"name": CONFIG_VOLUME, "configMap": source})
     if version.model_weights is not None:
         found.append({"name": WEIGHTS_VOLUME, **_weights_source(version.model_weights)})
+    for directory, files in secret_directories(version).items():
+        items = [{"key": f.from_secret.key, "path": f.name} for f in sorted(files, key=lambda f: f.name)]
+        source = {"secretName": files[0].from_secret.name, "items": items, "defaultMode": SECRET_FILE_MODE}
+        found.append({"name": secret_volume_name(directory), "secret": source})
     return found
 
 
@@ -160,6 +185,8 @@ def volume_mounts(args: ModelVersionArgs) -> list[dict[str, Any]]:
     if weights is not None:
         mount = {"name": WEIGHTS_VOLUME, "mountPath": weights.mount_path, "readOnly": True}
         mounts.append(mount | ({"subPath": weights.sub_path} if weights.sub_path else {}))
+    for directory in secret_directories(version):
+        mounts.append({"name": secret_volume_name(directory), "mountPath": directory, "readOnly": True})
     return mounts
 
 

@@ -107,11 +107,12 @@ def secrets_are_declared(ctx: RuleContext) -> Iterator[Finding]:
     (CreateContainerConfigError): refused at preview like a missing `fromConfig` key."""
     declared = ctx.stack.secrets
     for name, version, spec in ctx.versions():
-        for i, var in enumerate(spec.env):
-            ref = var.from_secret
-            if ref is None:
-                continue
-            where = _version_path(name, version, "env", i, "fromSecret")
+        refs = [
+            (("env", i), var.from_secret) for i, var in enumerate(spec.env) if var.from_secret is not None
+        ]
+        refs += [(("secretFiles", i), file.from_secret) for i, file in enumerate(spec.secret_files)]
+        for at, ref in refs:
+            where = _version_path(name, version, *at, "fromSecret")
             if ref.name not in declared:
                 known = ", ".join(sorted(declared)) or "none"
                 yield Finding(
@@ -127,10 +128,56 @@ def secrets_are_declared(ctx: RuleContext) -> Iterator[Finding]:
                 )
 
 
+def _overlap(a: str, b: str) -> bool:
+    return _inside(a, b) or _inside(b, a)
+
+
+def secret_files_have_their_own_directory(ctx: RuleContext) -> Iterator[Finding]:
+    """A directory of secret files is one Secret volume: one Secret per directory, one key per file name,
+    and no other mount above, at or below it (one would hide the other)."""
+    for name, model in ctx.models.items():
+        writable = model.server_preset.writable_paths
+        for version, spec in model.versions.items():
+            others = [*writable, *([CONFIG_MOUNT_PATH] if spec.config_files else [])]
+            if spec.model_weights is not None:
+                others.append(spec.model_weights.mount_path)
+            secret_of: dict[str, str] = {}
+            paths: set[str] = set()
+            for i, file in enumerate(spec.secret_files):
+                where = _version_path(name, version, "secretFiles", i)
+                first = secret_of.setdefault(file.directory, file.from_secret.name)
+                clash = next((p for p in others if _overlap(p, file.directory)), None)
+                if normpath(file.path) in paths:
+                    yield Finding((*where, "path"), f"{file.path} is listed twice — keep one entry")
+                elif first != file.from_secret.name:
+                    yield Finding(
+                        (*where, "fromSecret", "name"),
+                        f"{file.directory} already holds files of Secret {first!r}; a directory is one Secret "
+                        "volume — put this file in another directory",
+                    )
+                elif clash is not None:
+                    yield Finding(
+                        (*where, "path"),
+                        f"{file.directory} overlaps the mount at {clash} — put secret files in a directory "
+                        "of their own, e.g. /var/run/secrets/<name>",
+                    )
+                paths.add(normpath(file.path))
+            others_dirs = {f.directory for f in spec.secret_files}
+            for directory in sorted(others_dirs):
+                nested = next((d for d in others_dirs if d != directory and _inside(d, directory)), None)
+                if nested is not None:
+                    yield Finding(
+                        _version_path(name, version, "secretFiles"),
+                        f"secret directory {nested} is inside secret directory {directory} — use sibling "
+                        "directories",
+                    )
+
+
 WORKLOAD_RULES = (
     secrets_are_declared,
     config_keys_are_distinct,
     env_names_are_unique,
     writable_paths_are_absolute,
     weights_mount_is_free,
+    secret_files_have_their_own_directory,
 )
