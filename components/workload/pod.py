@@ -168,7 +168,11 @@ def volumes(args: ModelVersionArgs) -> list[dict[str, Any]]:
         found.append({"name": WEIGHTS_VOLUME, **_weights_source(version.model_weights)})
     for directory, files in secret_directories(version).items():
         items = [{"key": f.from_secret.key, "path": f.name} for f in sorted(files, key=lambda f: f.name)]
-        source = {"secretName": files[0].from_secret.name, "items": items, "defaultMode": SECRET_FILE_MODE}
+        source: dict[str, Any] = {
+            "secretName": files[0].from_secret.name,
+            "items": items,
+            "defaultMode": SECRET_FILE_MODE,
+        }
         found.append({"name": secret_volume_name(directory), "secret": source})
     return found
 
