@@ -167,13 +167,9 @@ def volumes(args: ModelVersionArgs) -> list[dict[str, Any]]:
     if version.model_weights is not None:
         found.append({"name": WEIGHTS_VOLUME, **_weights_source(version.model_weights)})
     for directory, files in secret_directories(version).items():
-        items = [{"key": f.from_secret.key, "path": f.name} for f in sorted(files, key=lambda f: f.name)]
-        source: dict[str, Any] = {
-            "secretName": files[0].from_secret.name,
-            "items": items,
-            "defaultMode": SECRET_FILE_MODE,
-        }
-        found.append({"name": secret_volume_name(directory), "secret": source})
+        keys = [{"key": f.from_secret.key, "path": f.name} for f in sorted(files, key=lambda f: f.name)]
+        secret = {"secretName": files[0].from_secret.name, "items": keys, "defaultMode": SECRET_FILE_MODE}
+        found.append({"name": secret_volume_name(directory), "secret": secret})
     return found
 
 
