@@ -55,7 +55,11 @@ class CatalogError(Exception):
 def format_path(path: Iterable[PathPart]) -> str:
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, str) and not part.isprintable():
+            # A key with a line break or a control character would split the one-line message.
+            text += f"[{part[:60]!r}]"
+        else:
+            text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
 
 

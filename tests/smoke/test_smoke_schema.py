@@ -84,7 +84,7 @@ def test_golden_value_must_be_finite() -> None:
 
 
 def test_path_must_start_with_a_slash() -> None:
-    assert "should match pattern '^/'" in error_of({"requests": [request(path="v2/infer")]})
+    assert "is not an HTTP path — start with '/'" in error_of({"requests": [request(path="v2/infer")]})
 
 
 def test_negative_tolerance_is_refused() -> None:
