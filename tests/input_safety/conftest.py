@@ -103,3 +103,21 @@ def files_of(directory: Path) -> dict[str, int]:
         for p in directory.rglob("*")
         if p.is_file() or p.is_symlink()
     }
+
+
+def run_validator_on(render, out: Path) -> subprocess.CompletedProcess[str]:
+    """`../shared/tools/validate_manifests.py` over `render` written to `out` (skipped without ../shared,
+    a failure under CI=true)."""
+    import os
+
+    from modelstack.render import write_render
+
+    validator = ROOT.parent / "shared" / "tools" / "validate_manifests.py"
+    if not validator.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{validator} is missing: CI must have ../shared beside the repository")
+        pytest.skip("../shared is not beside this checkout")
+    write_render(render, out)
+    return subprocess.run(
+        [sys.executable, str(validator), str(out)], capture_output=True, text=True, check=False
+    )
