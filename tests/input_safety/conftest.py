@@ -75,7 +75,7 @@ MEMORY_LIMIT = 3 * 1024**3
 """Address space of a CLI process under test: an unbounded input fails inside it, not the machine."""
 
 
-def _limit_memory() -> None:
+def limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
@@ -89,7 +89,7 @@ def run_process(project: Path, *args: str, timeout: float = 60) -> Run:
             text=True,
             timeout=timeout,
             check=False,
-            preexec_fn=_limit_memory,
+            preexec_fn=limit_memory,
         )
     except subprocess.TimeoutExpired:
         return Run(-1, "", f"timed out after {timeout} s")
