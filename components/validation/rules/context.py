@@ -21,6 +21,8 @@ class RuleContext:
     stack: StackConfig
     catalog_dir: Path
     orphan_versions: dict[tuple[str, str], VersionSpec] = field(default_factory=dict)
+    project_dir: Path | None = None
+    """Every path the catalog names must resolve inside it (default: the catalog's directory)."""
 
     def versions(self) -> Iterator[tuple[str, str, VersionSpec]]:
         for model_name, model in self.models.items():
