@@ -79,7 +79,7 @@ class TrafficPolicy(pulumi.ComponentResource):
             k8s.apiextensions.CustomResource(
                 logical_name, api_version=ISTIO_SECURITY, kind="AuthorizationPolicy", **manifest, opts=child
             )
-        egress = egress_network_policy_manifest(model, namespace, stack.egress)
+        egress = egress_network_policy_manifest(model, stack.namespace, stack.egress)
         if egress is not None:
             k8s.networking.v1.NetworkPolicy(egress_policy_name(model), **egress, opts=child)
         peer = metrics_peer_authentication_manifest(model, spec, stack)

@@ -110,7 +110,7 @@ def run_validator_on(render, out: Path) -> subprocess.CompletedProcess[str]:
     a failure under CI=true)."""
     import os
 
-    from modelstack.render import write_render
+    from modelstack.engine.render import write_render
 
     validator = ROOT.parent / "shared" / "tools" / "validate_manifests.py"
     if not validator.exists():

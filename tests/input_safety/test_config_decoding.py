@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from components.catalog.pulumi_config import SECRET_PLACEHOLDER
-from modelstack.render import run_program
+from modelstack.engine.render import run_program
 
 NAMESPACE_LINE = "  modelstack:namespace: ml-dev\n"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from modelstack import render_dir
-from modelstack.render import run_program, write_render
-from modelstack.render_dir import MARKER, RenderDirError
+from modelstack.engine import render_dir
+from modelstack.engine.render import run_program, write_render
+from modelstack.engine.render_dir import MARKER, RenderDirError
 
 from .conftest import files_of
 

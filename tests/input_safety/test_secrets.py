@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from components.validation.rules.secrets import credential_reason, names_a_credential
-from modelstack.render import run_program
+from modelstack.engine.render import run_program
 
 from .conftest import ROOT, run_validator_on
 
