@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from modelstack.engine import render_dir
 from modelstack.engine.render import run_program, write_render
-from modelstack.engine.render_dir import MARKER, RenderDirError
 
 from .conftest import files_of
 
@@ -56,7 +54,7 @@ def test_a_previous_render_is_replaced_and_lists_what_it_wrote(project: Path, ru
     first = files_of(project / "out")
     assert run("render", "--stack", "dev", "--out", "out").code == 0
     assert files_of(project / "out") == first
-    assert MARKER in first
+    assert ".modelstack-render" in first
     assert not [p for p in project.iterdir() if p.name.startswith(".out.")]
 
 
@@ -69,6 +67,8 @@ def test_an_empty_directory_is_rendered_into(tmp_path: Path, dev) -> None:
 def test_a_link_as_out_is_refused(tmp_path: Path, dev) -> None:
     (tmp_path / "real").mkdir()
     (tmp_path / "out").symlink_to(tmp_path / "real")
+    from modelstack.engine.render_dir import RenderDirError
+
     with pytest.raises(RenderDirError, match="symbolic link"):
         write_render(dev, tmp_path / "out")
 
@@ -87,6 +87,8 @@ def test_an_interrupt_while_writing_keeps_the_previous_render_whole(
     def interrupted(new: Path, old: Path) -> bool:
         raise KeyboardInterrupt
 
+    from modelstack.engine import render_dir
+
     monkeypatch.setattr(render_dir, "_exchange", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_render(dev, out)
@@ -104,6 +106,8 @@ def test_an_interrupt_after_the_swap_leaves_the_new_render_whole(
     def interrupted(directory: Path, files: set[str]) -> None:
         raise KeyboardInterrupt
 
+    from modelstack.engine import render_dir
+
     monkeypatch.setattr(render_dir, "_delete_render", interrupted)
     with pytest.raises(KeyboardInterrupt):
         write_render(dev, out)
@@ -116,6 +120,8 @@ def test_without_an_atomic_exchange_the_two_renames_never_leave_a_partial_render
     out = tmp_path / "out"
     write_render(dev, out)
     expected = files_of(out)
+    from modelstack.engine import render_dir
+
     monkeypatch.setattr(render_dir, "_exchange", lambda a, b: False)
     write_render(dev, out)
     assert _complete(out, expected)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from components.validation.rules.secrets import credential_reason, names_a_credential
 from modelstack.engine.render import run_program
 
 from .conftest import ROOT, run_validator_on
@@ -58,15 +57,21 @@ def test_a_plain_text_credential_warns_on_dev_and_fails_on_a_cluster_stack(
     "name", ["HF_TOKEN", "db-password", "apiKey", "AWS_SECRET_ACCESS_KEY", "client_secret"]
 )
 def test_credential_names(name: str) -> None:
+    from components.validation.rules.secrets import names_a_credential
+
     assert names_a_credential(name)
 
 
 @pytest.mark.parametrize("name", ["MAX_TOKENS", "TOKEN_FILE", "tokenizer", "PASSWORD_PATH", "keyspace"])
 def test_names_that_are_not_credentials(name: str) -> None:
+    from components.validation.rules.secrets import names_a_credential
+
     assert not names_a_credential(name)
 
 
 def test_a_reference_to_where_a_credential_is_is_not_one() -> None:
+    from components.validation.rules.secrets import credential_reason
+
     assert credential_reason("HF_TOKEN", "/var/run/secrets/hf/token") is None
     assert credential_reason("URL", "https://user:pw@host/x") is not None
 

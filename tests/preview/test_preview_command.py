@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,10 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root.mkdir()
     for name in PROJECT_FILES:
         (root / name).write_text((ROOT / name).read_text(encoding="utf-8"), encoding="utf-8")
-    (root / "examples").symlink_to(ROOT / "examples", target_is_directory=True)
+    # A copy, not a link: build contexts must resolve inside the catalog's project.
+    shutil.copytree(
+        ROOT / "examples", root / "examples", ignore=shutil.ignore_patterns("wheelhouse", "__pycache__")
+    )
     monkeypatch.chdir(root)
     return root
 
@@ -64,7 +68,7 @@ def test_the_markdown_carries_the_catalog_warnings(project: Path) -> None:
 def test_the_markdown_carries_a_refused_release_change_beside_the_plan(project: Path, tmp_path: Path) -> None:
     base = tmp_path / "base"
     render_stack(project, "dev", base)
-    edit_catalog(project, "max_num_seqs: \"64\"", "max_num_seqs: \"128\"")
+    edit_catalog(project, 'max_num_seqs: "64"', 'max_num_seqs: "128"')
     result = preview("--base-dir", str(base), "--markdown")
     assert result.exit_code == 2
     assert "1 released version(s) would change" in result.stdout
