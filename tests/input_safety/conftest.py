@@ -79,12 +79,13 @@ def limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
 
 
-def run_process(project: Path, *args: str, timeout: float = 60) -> Run:
+def run_process(project: Path, *args: str, timeout: float = 60, env: dict[str, str] | None = None) -> Run:
     """`modelstack ARGS` as its own process (for inputs that could hang or crash the interpreter)."""
     try:
         done = subprocess.run(
             [sys.executable, "-m", "modelstack", *args],
             cwd=project,
+            env=env,
             capture_output=True,
             text=True,
             timeout=timeout,

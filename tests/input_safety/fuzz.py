@@ -275,8 +275,8 @@ def _tree_digest(root: Path) -> str:
     return hashlib.sha256(json.dumps(_snapshot(root), sort_keys=True).encode()).hexdigest()
 
 
-class _HangError(Exception):
-    pass
+class _HangError(BaseException):
+    """A BaseException, so neither the CLI's error reporting nor CliRunner swallows it."""
 
 
 def _alarm(signum: int, frame: Any) -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import run_process
+
 CONTEXT = "          context: examples/model-server\n"
 SECRET_LINE = "SUPER_SECRET_TOKEN=hunter2-" + "x" * 60
 
@@ -54,11 +56,12 @@ def test_a_link_inside_the_context_to_a_file_outside_is_refused(project: Path, r
     assert "hunter2" not in result.stderr
 
 
-def test_proc_self_environ_is_never_read(project: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MODELSTACK_TEST_CANARY", "canary-value-must-not-leak")
-    _lock_files(project, "/proc/self/environ")
-    result = run("validate", "--stack", "dev")
-    assert result.located
+def test_proc_self_environ_is_never_read(project: Path) -> None:
+    # Its own process: /proc/self/environ is the environment a process started with.
+    _lock_files(project, "../../../../../../../../proc/self/environ")
+    env = {**os.environ, "MODELSTACK_TEST_CANARY": "canary-value-must-not-leak"}
+    result = run_process(project, "validate", "--stack", "dev", env=env)
+    assert result.located, result.stderr
     assert "canary-value-must-not-leak" not in result.stderr
 
 
