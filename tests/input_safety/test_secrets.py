@@ -78,12 +78,21 @@ def test_a_reference_to_where_a_credential_is_is_not_one() -> None:
 
 SECRET_FILES = (
     "        secretFiles:\n"
-    "          - {path: /var/run/secrets/hf/token, fromSecret: {name: hf, key: token}}\n"
-    "          - {path: /var/run/secrets/hf/user, fromSecret: {name: hf, key: user}}\n"
+    "          - {path: /var/run/secrets/hf/token, fromSecret: {name: huggingface, key: token}}\n"
+    "          - {path: /var/run/secrets/hf/user, fromSecret: {name: huggingface, key: user}}\n"
 )
 
 
+def _declare_user_key(project: Path) -> None:
+    for stack in ("Pulumi.dev.yaml", "Pulumi.prod.yaml"):
+        path = project / stack
+        path.write_text(
+            path.read_text().replace("    huggingface: [token]", "    huggingface: [token, user]")
+        )
+
+
 def test_secret_files_are_mounted_read_only_from_one_secret_volume(project: Path) -> None:
+    _declare_user_key(project)
     _catalog(project, "        loadTimeoutSeconds: 60\n", "        loadTimeoutSeconds: 60\n" + SECRET_FILES)
     render = run_program(project, "dev")
     deployment = next(
@@ -92,7 +101,7 @@ def test_secret_files_are_mounted_read_only_from_one_secret_volume(project: Path
     pod = deployment["spec"]["template"]["spec"]
     volume = next(v for v in pod["volumes"] if "secret" in v)
     assert volume["secret"] == {
-        "secretName": "hf",
+        "secretName": "huggingface",
         "items": [{"key": "token", "path": "token"}, {"key": "user", "path": "user"}],
         "defaultMode": 0o440,
     }
@@ -101,14 +110,15 @@ def test_secret_files_are_mounted_read_only_from_one_secret_volume(project: Path
 
 
 def test_secret_files_of_two_secrets_in_one_directory_are_refused(project: Path, run) -> None:
-    files = SECRET_FILES.replace("{name: hf, key: user}", "{name: other, key: user}")
+    _declare_user_key(project)
+    files = SECRET_FILES.replace("{name: huggingface, key: user}", "{name: other, key: user}")
     _catalog(project, "        loadTimeoutSeconds: 60\n", "        loadTimeoutSeconds: 60\n" + files)
     result = run("validate", "--stack", "dev")
     assert result.located and "a directory is one Secret volume" in result.stderr
 
 
 def test_secret_files_over_the_weights_mount_are_refused(project: Path, run) -> None:
-    files = "        secretFiles: [{path: /models/token, fromSecret: {name: hf, key: token}}]\n"
+    files = "        secretFiles: [{path: /models/token, fromSecret: {name: huggingface, key: token}}]\n"
     _catalog(project, "        loadTimeoutSeconds: 60\n", "        loadTimeoutSeconds: 60\n" + files)
     result = run("validate", "--stack", "dev")
     assert result.located and "overlaps the mount at /models" in result.stderr
@@ -145,6 +155,7 @@ def test_every_model_gets_a_default_deny_egress_policy_with_the_declared_peers(p
 def test_rendered_egress_policies_and_secret_volumes_pass_the_upstream_schemas(
     project: Path, tmp_path: Path
 ) -> None:
+    _declare_user_key(project)
     _catalog(project, "        loadTimeoutSeconds: 60\n", "        loadTimeoutSeconds: 60\n" + SECRET_FILES)
     result = run_validator_on(run_program(project, "dev"), tmp_path / "out")
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
