@@ -108,40 +108,32 @@ def _expect_weight_change(operations: dict[ObjectId, str]) -> None:
     assert operations == {(ISTIO, "VirtualService", NAMESPACE, "llm-chat"): "update"}
 
 
-def _routing_updates(operations: dict[ObjectId, str], model: str) -> set[ObjectId]:
-    return {key for key, op in operations.items() if op == "update"}
+def _expect_version_objects(operation: str, version: str) -> Callable[[dict[ObjectId, str]], None]:
+    """Exactly `version`'s own objects get `operation`; only llm-chat's routing objects are updated."""
 
+    def expect(operations: dict[ObjectId, str]) -> None:
+        touched = {key for key, op in operations.items() if op == operation}
+        assert touched, operations
+        assert all(_of_version(key, "llm-chat", version) for key in touched), sorted(touched)
+        assert {"Deployment", "Service", "ConfigMap"} <= {key[1] for key in touched}
+        updated = {key for key, op in operations.items() if op == "update"}
+        assert (ISTIO, "DestinationRule", NAMESPACE, "llm-chat") in updated
+        assert all(key[3].startswith("llm-chat") for key in updated), sorted(updated)
+        assert set(operations.values()) <= {operation, "update"}, operations
 
-def _expect_new_version(operations: dict[ObjectId, str]) -> None:
-    created = {key for key, op in operations.items() if op == "create"}
-    assert created, operations
-    assert all(_of_version(key, "llm-chat", "v3") for key in created), sorted(created)
-    assert {"Deployment", "Service", "ConfigMap"} <= {key[1] for key in created}
-    updated = _routing_updates(operations, "llm-chat")
-    assert (ISTIO, "DestinationRule", NAMESPACE, "llm-chat") in updated
-    assert all(key[3].startswith("llm-chat") for key in updated), sorted(updated)
-    assert set(operations.values()) <= {"create", "update"}, operations
-
-
-def _expect_retire(operations: dict[ObjectId, str]) -> None:
-    deleted = {key for key, op in operations.items() if op == "delete"}
-    assert deleted, operations
-    assert all(_of_version(key, "llm-chat", "v2") for key in deleted), sorted(deleted)
-    assert {"Deployment", "Service", "ConfigMap"} <= {key[1] for key in deleted}
-    updated = _routing_updates(operations, "llm-chat")
-    assert (ISTIO, "DestinationRule", NAMESPACE, "llm-chat") in updated
-    assert all(key[3].startswith("llm-chat") for key in updated), sorted(updated)
-    assert set(operations.values()) <= {"delete", "update"}, operations
+    return expect
 
 
 STEPS = [
     ReleaseStep("canary weight change", (), set_weights("llm-chat", v1=80, v2=20), _expect_weight_change),
-    ReleaseStep("new version", (), add_version("llm-chat", "v2", "v3"), _expect_new_version),
+    ReleaseStep(
+        "new version", (), add_version("llm-chat", "v2", "v3"), _expect_version_objects("create", "v3")
+    ),
     ReleaseStep(
         "retire a version",
         (set_weights("llm-chat", v1=100, v2=0),),
         remove_version("llm-chat", "v2"),
-        _expect_retire,
+        _expect_version_objects("delete", "v2"),
     ),
 ]
 
