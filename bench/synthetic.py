@@ -58,7 +58,10 @@ def _llm_version(name: str, version: str, weight: int) -> dict[str, Any]:
             {"name": "VLLM_MAX_NUM_SEQS", "fromConfig": "max_num_seqs"},
             {"name": "HF_TOKEN", "fromSecret": {"name": "huggingface", "key": "token"}},
         ],
-        "modelWeights": {"pvc": f"{name}-{version}", "mountPath": "/models"},
+        "modelWeights": {
+            "volume": {"csi": {"driver": "s3.csi.aws.com", "volumeHandle": f"{name}-{version}"}},
+            "mountPath": "/models",
+        },
     }
 
 

@@ -7,8 +7,9 @@ from typing import Annotated, Self
 
 from pydantic import AfterValidator, Field, model_validator
 
-from components.catalog.base import DIGEST_REF, ContainerPath, DnsLabel, DnsSubdomain, StrictModel
+from components.catalog.base import DIGEST_REF, ContainerPath, DnsSubdomain, StrictModel
 from components.catalog.patterns import ENV_NAME, FILE_PATH, config_map_key_problem, excerpt
+from components.catalog.resources import Quantity
 
 
 class Precision(StrEnum):
@@ -103,11 +104,63 @@ class SecretFile(StrictModel):
         return self.path.rstrip("/").rpartition("/")[2]
 
 
-class ModelWeights(StrictModel):
-    """Read-only model weights: a PersistentVolumeClaim or an OCI image volume (Kubernetes image volumes)."""
+def _volume_handle(value: str) -> str:
+    if not value or len(value) > 1024 or not value.isprintable():
+        raise ValueError(f"{excerpt(value)} is not a volume handle — 1 to 1024 printable characters")
+    return value
 
-    pvc: DnsLabel | None = None
-    """Name of an existing PersistentVolumeClaim holding the weights."""
+
+VolumeHandle = Annotated[str, AfterValidator(_volume_handle)]
+
+
+def _nfs_path(value: str) -> str:
+    if not value.startswith("/") or not value.isprintable() or len(value) > 4096:
+        raise ValueError(f"{excerpt(value)} is not an absolute export path — write e.g. /exports/models/llm")
+    return value
+
+
+class CsiSource(StrictModel):
+    """A volume a CSI driver already holds (static provisioning: an S3 mount, a Lustre or Filestore share)."""
+
+    driver: DnsSubdomain
+    volume_handle: VolumeHandle
+    volume_attributes: dict[str, str] = Field(default_factory=dict, max_length=64)
+
+
+class NfsSource(StrictModel):
+    server: DnsSubdomain
+    """Host name or IPv4 address of the NFS server."""
+    path: Annotated[str, AfterValidator(_nfs_path)]
+
+
+class WeightsVolume(StrictModel):
+    """Where the weights already are; the stack declares the PersistentVolume and the claim bound to it.
+
+    The namespace is the stack's own object, so no claim can exist in it before the stack does: the
+    stack owns both halves of the binding (pre-bound to each other), created before the Deployment and
+    deleted with the version. The storage behind them is never touched (reclaim policy Retain), so a
+    `git revert` of a retire binds a fresh pair to the same data.
+    """
+
+    csi: CsiSource | None = None
+    nfs: NfsSource | None = None
+    size: Quantity = "1Gi"
+    """The PersistentVolume's capacity and the claim's request (both informational for static volumes)."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.csi is None) == (self.nfs is None):
+            raise ValueError("modelWeights.volume needs exactly one of csi or nfs")
+        return self
+
+
+class ModelWeights(StrictModel):
+    """Read-only model weights: a volume the stack claims, or an OCI image volume (Kubernetes image volumes)."""
+
+    volume: WeightsVolume | None = None
+    """Storage that holds the weights; the stack declares its PersistentVolume and claim."""
+    pvc: str | None = None
+    """Refused: a claim cannot pre-exist in the namespace the stack creates (kept for its error message)."""
     image: str | None = None
     """OCI artifact with the weights, pinned by digest (`repo@sha256:...`)."""
     sub_path: SubPath | None = None
@@ -117,8 +170,15 @@ class ModelWeights(StrictModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
-        if (self.pvc is None) == (self.image is None):
-            raise ValueError("modelWeights needs exactly one of pvc or image")
+        if self.pvc is not None:
+            raise ValueError(
+                "modelWeights.pvc names an existing claim, but the stack creates the namespace, so no claim "
+                "can exist before it — name the storage instead: modelWeights.volume.csi {driver, "
+                "volumeHandle} or modelWeights.volume.nfs {server, path}; the stack declares the "
+                "PersistentVolume and its claim (docs/workloads.md)"
+            )
+        if (self.volume is None) == (self.image is None):
+            raise ValueError("modelWeights needs exactly one of volume or image")
         if self.image is not None and not DIGEST_REF.matches(self.image):
             raise ValueError(
                 f"weights image {self.image!r} is not pinned by digest — write repo@sha256:<64 hex>"

@@ -1,7 +1,8 @@
 """`ModelVersion`: the Kubernetes objects of one immutable model version, side by side with the others.
 
-Deployment, per-version Service, hashed immutable ConfigMap, PodDisruptionBudget and, when the version is
-autoscaled, its queue HPA, all named `<model>-<version>[-<hash>]`. Nothing here depends on the version's
+Deployment, per-version Service, hashed immutable ConfigMap, PodDisruptionBudget, the weights'
+PersistentVolume and claim when its weights are on a volume and, when the version is autoscaled, its
+queue HPA, all named `<model>-<version>[-<hash>]`. Nothing here depends on the version's
 traffic weight except the HPA's floor at weight 0, so moving traffic never touches a workload object.
 """
 
@@ -25,6 +26,7 @@ from components.workload.availability import (
 )
 from components.workload.config import config_map_manifest, config_map_name, has_config
 from components.workload.pod import HTTP_PORT, METRICS_PORT, container_ports, pod_metadata, pod_spec
+from components.workload.weights import persistent_volume_claim_manifest, persistent_volume_manifest
 
 
 def deployment_manifest(args: ModelVersionArgs, image: Any) -> dict[str, Any]:
@@ -72,6 +74,7 @@ class ModelVersion(pulumi.ComponentResource):
     config_map: k8s.core.v1.ConfigMap | None
     disruption_budget: k8s.policy.v1.PodDisruptionBudget
     hpa: k8s.autoscaling.v2.HorizontalPodAutoscaler | None
+    weights_claim: k8s.core.v1.PersistentVolumeClaim | None
     image: pulumi.Input[str]
     """`repo@sha256:...`: a plain string for a catalog image, an Output for a built one."""
 
@@ -83,7 +86,11 @@ class ModelVersion(pulumi.ComponentResource):
         object_name = version_object_name(args.model_name, args.version_name)
         self.config_map = None
         config_name = None
-        deployment_opts = child
+        needed: list[pulumi.Resource] = []
+        self.weights_claim = self._weights_claim(args)
+        if self.weights_claim is not None:
+            # A pod whose claim does not exist is not schedulable.
+            needed.append(self.weights_claim)
         if has_config(args.version):
             config_name = config_map_name(args.model_name, args.version_name, args.version)
             self.config_map = k8s.core.v1.ConfigMap(
@@ -92,7 +99,8 @@ class ModelVersion(pulumi.ComponentResource):
                 opts=child,
             )
             # Pods referencing a ConfigMap key that does not exist yet would not start.
-            deployment_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.config_map])
+            needed.append(self.config_map)
+        deployment_opts = pulumi.ResourceOptions(parent=self, depends_on=needed) if needed else child
         self.deployment = k8s.apps.v1.Deployment(
             object_name, **deployment_manifest(args, args.image), opts=deployment_opts
         )
@@ -109,6 +117,22 @@ class ModelVersion(pulumi.ComponentResource):
                 "configMap": config_name,
                 "hpa": object_name if self.hpa else None,
             }
+        )
+
+    def _weights_claim(self, args: ModelVersionArgs) -> k8s.core.v1.PersistentVolumeClaim | None:
+        weights = args.version.model_weights
+        if weights is None or weights.volume is None:
+            return None
+        model, version = args.model_name, args.version_name
+        volume_manifest = persistent_volume_manifest(model, version, args.namespace, weights.volume)
+        volume = k8s.core.v1.PersistentVolume(
+            volume_manifest["metadata"]["name"], **volume_manifest, opts=pulumi.ResourceOptions(parent=self)
+        )
+        claim_manifest = persistent_volume_claim_manifest(model, version, args.namespace, weights.volume)
+        return k8s.core.v1.PersistentVolumeClaim(
+            claim_manifest["metadata"]["name"],
+            **claim_manifest,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[volume]),
         )
 
     def _autoscaler(self, args: ModelVersionArgs) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:

@@ -20,6 +20,7 @@ from components.workload.args import ModelVersionArgs
 from components.workload.availability import topology_spread_constraints
 from components.workload.config import CONFIG_MOUNT_PATH, CONFIG_VOLUME, config_map_name
 from components.workload.identity import service_account_name
+from components.workload.weights import weights_claim_name
 
 CONTAINER = "server"
 HTTP_PORT = "http"
@@ -146,9 +147,9 @@ def secret_directories(version: VersionSpec) -> dict[str, list[SecretFile]]:
     return dict(sorted(found.items()))
 
 
-def _weights_source(weights: ModelWeights) -> dict[str, Any]:
-    if weights.pvc is not None:
-        return {"persistentVolumeClaim": {"claimName": weights.pvc, "readOnly": True}}
+def _weights_source(model: str, version: str, weights: ModelWeights) -> dict[str, Any]:
+    if weights.volume is not None:
+        return {"persistentVolumeClaim": {"claimName": weights_claim_name(model, version), "readOnly": True}}
     # An OCI artifact mounted as a volume (Kubernetes image volumes); pinned by digest, so never re-pulled.
     return {"image": {"reference": weights.image, "pullPolicy": "IfNotPresent"}}
 
@@ -165,7 +166,9 @@ def volumes(args: ModelVersionArgs) -> list[dict[str, Any]]:
         source = {"name": config_map_name(args.model_name, args.version_name, version), "items": items}
         found.append({"name": CONFIG_VOLUME, "configMap": source})
     if version.model_weights is not None:
-        found.append({"name": WEIGHTS_VOLUME, **_weights_source(version.model_weights)})
+        found.append(
+            {"name": WEIGHTS_VOLUME, **_weights_source(args.model_name, args.version_name, version.model_weights)}
+        )
     for directory, files in secret_directories(version).items():
         keys = [{"key": f.from_secret.key, "path": f.name} for f in sorted(files, key=lambda f: f.name)]
         secret = {"secretName": files[0].from_secret.name, "items": keys, "defaultMode": SECRET_FILE_MODE}

@@ -4,10 +4,10 @@ A test stack is `Pulumi.prod.yaml` with the cluster's kubeconfig context as its 
 (versions with `build:` get their content-derived digest) and a namespace of its own. Everything else —
 node pools, Istio, monitoring, the catalog — is production's, unless a test overrides it.
 
-Production expects the model-weights PVCs and the Secrets that versions read to exist in the namespace
-(docs/workloads.md: "existing PVC"), yet the stack itself creates that namespace. `PlatformObjects`
-plays the platform team: it waits for the namespace to appear during `pulumi up` and then creates the
-claims (each pre-bound to a volume of its own) and the Secrets, as an operator would have to.
+Production expects the Secrets that versions read (`modelstack:secrets`) to exist in the namespace, yet
+the stack itself creates that namespace. `platform_objects` plays the platform team (or its External
+Secrets controller): it waits for the namespace to appear during `pulumi up` and then creates the
+Secrets. The weights' claims are the stack's own objects (docs/workloads.md), so nothing here makes them.
 """
 
 from __future__ import annotations
@@ -44,84 +44,46 @@ def write_stack_file(
     return config
 
 
-def volumes_and_secrets(
-    objects: Mapping[ObjectId, Mapping[str, Any]],
-) -> tuple[set[str], dict[str, set[str]]]:
-    """PVC names and Secret keys the rendered pods refer to (objects the stack expects to exist)."""
-    claims: set[str] = set()
+def referenced_secrets(objects: Mapping[ObjectId, Mapping[str, Any]]) -> dict[str, set[str]]:
+    """Secret keys the rendered pods refer to (objects the stack expects the platform to provide)."""
     secrets: dict[str, set[str]] = {}
     for (_, kind, _, _), body in objects.items():
         if kind not in ("Deployment", "Job"):
             continue
         pod = body["spec"]["template"]["spec"]
-        for volume in pod.get("volumes", []):
-            if "persistentVolumeClaim" in volume:
-                claims.add(volume["persistentVolumeClaim"]["claimName"])
         for container in [*pod.get("initContainers", []), *pod.get("containers", [])]:
             for env in container.get("env", []):
                 ref = (env.get("valueFrom") or {}).get("secretKeyRef")
                 if ref:
                     secrets.setdefault(ref["name"], set()).add(ref["key"])
-    return claims, secrets
+        for volume in pod.get("volumes", []):
+            if "secret" in volume:
+                keys = {item["key"] for item in volume["secret"].get("items", [])}
+                secrets.setdefault(volume["secret"]["secretName"], set()).update(keys)
+    return secrets
 
 
-def platform_documents(
-    namespace: str, claims: set[str], secrets: Mapping[str, set[str]]
-) -> list[dict[str, Any]]:
-    documents: list[dict[str, Any]] = []
-    for claim in sorted(claims):
-        volume = f"{namespace}-{claim}"
-        documents.append(
-            {
-                "apiVersion": "v1",
-                "kind": "PersistentVolume",
-                "metadata": {"name": volume, "labels": {"modelstack.io/test-platform": namespace}},
-                "spec": {
-                    "capacity": {"storage": "1Gi"},
-                    "accessModes": ["ReadOnlyMany"],
-                    "persistentVolumeReclaimPolicy": "Retain",
-                    "storageClassName": "",
-                    "hostPath": {"path": f"/var/lib/modelstack-test/{volume}"},
-                    "claimRef": {"namespace": namespace, "name": claim},
-                },
-            }
-        )
-        documents.append(
-            {
-                "apiVersion": "v1",
-                "kind": "PersistentVolumeClaim",
-                "metadata": {"name": claim, "namespace": namespace},
-                "spec": {
-                    "accessModes": ["ReadOnlyMany"],
-                    "storageClassName": "",
-                    "volumeName": volume,
-                    "resources": {"requests": {"storage": "1Gi"}},
-                },
-            }
-        )
-    for name, keys in sorted(secrets.items()):
-        documents.append(
-            {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "metadata": {"name": name, "namespace": namespace},
-                "stringData": {key: "test-only" for key in sorted(keys)},
-            }
-        )
-    return documents
+def platform_documents(namespace: str, secrets: Mapping[str, set[str]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace},
+            "stringData": {key: "test-only" for key in sorted(keys)},
+        }
+        for name, keys in sorted(secrets.items())
+    ]
 
 
 @contextmanager
 def platform_objects(
     cluster: LocalCluster, namespace: str, objects: Mapping[ObjectId, Mapping[str, Any]], timeout: float = 600
 ) -> Iterator[list[str]]:
-    """While the body runs `pulumi up`: create the platform's claims and Secrets once the namespace exists.
+    """While the body runs `pulumi up`: create the platform's Secrets once the namespace exists.
 
-    Yields the list of errors the background thread met (empty when it did its job). The volumes are
-    removed afterwards (the claims go with the namespace).
+    Yields the list of errors the background thread met (empty when it did its job).
     """
-    claims, secrets = volumes_and_secrets(objects)
-    documents = platform_documents(namespace, claims, secrets)
+    documents = platform_documents(namespace, referenced_secrets(objects))
     errors: list[str] = []
     done = threading.Event()
 
@@ -147,9 +109,6 @@ def platform_objects(
     finally:
         done.set()
         thread.join(timeout=30)
-        cluster.kubectl(
-            "delete", "pv", "-l", f"modelstack.io/test-platform={namespace}", "--wait=false", check=False
-        )
 
 
 def api_objects(cluster: LocalCluster, ids: list[ObjectId]) -> dict[ObjectId, dict[str, Any] | None]:

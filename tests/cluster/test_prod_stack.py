@@ -91,6 +91,17 @@ def test_every_deployment_becomes_available(deployed: Deployed) -> None:
         )
 
 
+def test_weights_claims_are_bound_to_the_stacks_own_volumes(deployed: Deployed) -> None:
+    """The namespace is the stack's, so are the claims: the PV controller binds each to its volume."""
+    claims = _of_kind(deployed, "PersistentVolumeClaim")
+    assert claims, "the prod catalog has volume weights"
+    for key, claim in claims.items():
+        assert claim is not None
+        assert claim["status"].get("phase") == "Bound", (key, claim.get("status"))
+        volume = deployed.cluster.kubectl("get", "pv", claim["spec"]["volumeName"], "-o", "json").stdout
+        assert '"phase": "Bound"' in volume, (key, volume[-400:])
+
+
 def test_scheduler_binds_each_pod_to_a_node_of_its_pool(deployed: Deployed) -> None:
     cluster = deployed.cluster
     nodes = {n["metadata"]["name"]: n["metadata"]["labels"] for n in cluster.items("nodes")}

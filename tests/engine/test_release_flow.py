@@ -64,8 +64,9 @@ def add_version(model: str, source: str, name: str) -> CatalogEdit:
         new["image"] = new["image"].split("@")[0] + "@" + NEW_DIGEST
         new["weight"] = 0
         new.pop("match", None)
-        if "modelWeights" in new and "pvc" in new["modelWeights"]:
-            new["modelWeights"]["pvc"] = f"{model}-weights-{name}"
+        csi = (new.get("modelWeights") or {}).get("volume", {}).get("csi")
+        if csi:
+            csi["volumeHandle"] = f"{model}-weights-{name}"
         versions[name] = new
 
     return edit

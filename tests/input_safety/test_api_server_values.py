@@ -36,8 +36,8 @@ def test_a_config_map_key_the_kubelet_reserves_is_refused(project: Path, run, ke
 def test_a_weights_sub_path_that_leaves_the_volume_is_refused(project: Path, run, sub_path: str) -> None:
     _catalog(
         project,
-        "modelWeights: {pvc: text-embedder-weights-v1, mountPath: /models}",
-        f"modelWeights: {{pvc: text-embedder-weights-v1, mountPath: /models, subPath: '{sub_path}'}}",
+        "mountPath: /models}",
+        f"mountPath: /models, subPath: '{sub_path}'}}",
     )
     result = run("validate", "--stack", "dev")
     assert result.located and "not a sub-path of the volume" in result.stderr

@@ -30,7 +30,7 @@ V3 = f"""      v3:
         replicas: {{min: 1, max: 2}}
         precision: bf16
         args: [--model, /models/chat-8b, --served-model-name, llm-chat, --max-model-len, "8192"]
-        modelWeights: {{pvc: llm-chat-8b-v3, mountPath: /models}}
+        modelWeights: {{volume: {{csi: {{driver: s3.csi.aws.com, volumeHandle: llm-chat-8b-v3}}}}, mountPath: /models}}
 """
 OBJECT_DETECTOR = "\n  # An object detector"
 
