@@ -16,11 +16,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Where a module name starts: the policy host imports the pack's modules from inside `policy/`.
+# Where a module name starts: the policy host imports the pack's modules from inside `policy/`, and the
+# example server (run as a script) its package from inside `examples/model-server/`.
 IMPORT_ROOTS: dict[Path, tuple[str, ...]] = {
-    ROOT: ("components", "modelstack", "bench", "examples"),
+    ROOT: ("components", "modelstack", "bench", "examples/consumer"),
     ROOT / "policy": ("policies",),
+    ROOT / "examples" / "model-server": ("server", "mlp_server", "make_weights"),
 }
+
+# Where a module that outgrew one idea is refused, and past how many lines. Generous on purpose: it
+# catches a file that grew a second subject (issue 15 split the three that had), not a long one.
+LENGTH_CHECKED = ("components", "modelstack", "policy", "examples")
+MAX_MODULE_LINES = 500
 
 # Layer -> the layers of the project it may import (itself always), each with the layers inside it.
 # The longest prefix decides a module's layer; modules outside every layer are only checked for cycles.
@@ -161,6 +168,12 @@ def test_the_walk_sees_the_project() -> None:
     assert sum(len(targets) for targets in graph.values()) > 100
 
 
+def test_the_walk_sees_the_example_server_from_its_own_directory() -> None:
+    graph = import_graph()
+    assert {"mlp_server.app", "mlp_server.config", "mlp_server.http_server"} <= graph["server"]
+    assert "mlp_server.protocol" in graph["mlp_server.app"]
+
+
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
@@ -178,3 +191,30 @@ def test_the_catalog_schema_imports_only_itself_and_the_facts_below_it() -> None
 
 def test_every_layer_imports_only_the_layers_below_it() -> None:
     assert list(layer_violations(import_graph())) == []
+
+
+def long_modules(tops: tuple[str, ...], limit: int) -> dict[str, int]:
+    """Project-relative path -> line count, for every Python file under `tops` longer than `limit`."""
+    found: dict[str, int] = {}
+    for top in tops:
+        for path in sorted((ROOT / top).rglob("*.py")):
+            if {"wheelhouse", "__pycache__"} & set(path.parts):
+                continue
+            lines = len(path.read_text(encoding="utf-8").splitlines())
+            if lines > limit:
+                found[path.relative_to(ROOT).as_posix()] = lines
+    return found
+
+
+def test_the_length_check_sees_the_project() -> None:
+    """Guards the check itself: a wrong root would find no file, and so no file too long."""
+    assert "examples/model-server/server.py" in long_modules(LENGTH_CHECKED, 0)
+    assert "components/catalog/catalog.py" in long_modules(LENGTH_CHECKED, 0)
+
+
+def test_no_module_outgrows_one_idea() -> None:
+    too_long = long_modules(LENGTH_CHECKED, MAX_MODULE_LINES)
+    assert too_long == {}, (
+        f"longer than {MAX_MODULE_LINES} lines: {too_long} — split each into modules of one idea, "
+        "each with a docstring saying what it owns"
+    )

@@ -40,6 +40,10 @@ def _load_module(name: str, filename: str) -> ModuleType:
 
 @pytest.fixture(scope="session")
 def server_module() -> ModuleType:
+    # server.py imports its package (mlp_server/) from its own directory, as a script run finds it;
+    # appended, so nothing the tests import is shadowed by the example's files.
+    if str(SERVER_DIR) not in sys.path:
+        sys.path.append(str(SERVER_DIR))
     return _load_module("modelstack_example_server", "server.py")
 
 
