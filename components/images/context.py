@@ -129,12 +129,18 @@ class _Dockerfile:
         self.problems.append(ContextProblem(self.name, line, message, check=check))
 
     def is_dir(self, path: str) -> bool:
-        # Only a stat, never a read; paths out of the project are refused before a Dockerfile is read.
-        return self.context is not None and (self.context / path).is_dir()
+        # Only a stat, and only inside the context: a COPY source outside it is not the context's anyway.
+        if self.context is None:
+            return False
+        target = self.context / path
+        try:
+            return _inside(target, self.context.resolve()) and target.is_dir()
+        except (OSError, ValueError):  # a NUL byte, a loop of links: not a directory of the context
+            return False
 
     def image_problem(self, ref: str) -> str | None:
         """Why `ref` (a FROM, COPY --from or mount from=) is an image that can change, or None."""
-        if ref.lower() in self.stages or (ref.isdigit() and int(ref) < self.count):
+        if ref.lower() in self.stages or (ref.isascii() and ref.isdigit() and int(ref) < self.count):
             return None
         if _uses_base_arg(ref):
             return None if "BASE" in self.args else "${BASE} needs an `ARG BASE` line before it"
@@ -143,8 +149,15 @@ class _Dockerfile:
         return f"{_shown(ref, 80)} is not pinned by digest"
 
     def visit(self, ins: Instruction) -> None:
-        handler = getattr(self, f"_{ins.keyword.lower()}", None)
-        if handler is not None:
+        handlers = {
+            "ARG": self._arg,
+            "FROM": self._from,
+            "WORKDIR": self._workdir,
+            "COPY": self._copy,
+            "ADD": self._add,
+            "RUN": self._run,
+        }
+        if (handler := handlers.get(ins.keyword)) is not None:
             handler(ins)
 
     def _arg(self, ins: Instruction) -> None:
@@ -421,8 +434,11 @@ def _option_line(
     values, _ = option_values(options[:2], {"-r", "--requirement", "-c", "--constraint"})
     target = values[0] if values else ""
     included = path.parent / target
-    if included.resolve() in seen:
-        return []
+    try:
+        if included.resolve() in seen:
+            return []
+    except (OSError, ValueError):
+        return [ContextProblem(path.name, number, f"included file {excerpt(target)} is not a file name")]
     if len(seen) >= MAX_INCLUDES:
         return [ContextProblem(path.name, number, f"more than {MAX_INCLUDES} included files")]
     if not target or not included.exists():

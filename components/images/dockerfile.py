@@ -187,7 +187,7 @@ def run_commands(instruction: Instruction) -> Iterator[list[str]]:
     if rest.startswith("["):
         try:
             argv = json.loads(rest)
-        except ValueError:
+        except (ValueError, RecursionError):  # a deeply nested array is no argv either
             argv = None
         if isinstance(argv, list) and all(isinstance(a, str) for a in argv):
             if len(argv) >= 3 and posixpath.basename(argv[0]) in SHELLS and argv[1] == "-c":
@@ -320,7 +320,7 @@ def copy_of(instruction: Instruction, workdir: str) -> Copy | None:
             parsed = json.loads(rest)
             if isinstance(parsed, list) and all(isinstance(p, str) for p in parsed):
                 words = parsed
-        except ValueError:
+        except (ValueError, RecursionError):
             words = None
     if words is None:
         words = rest.split()

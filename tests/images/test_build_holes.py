@@ -489,3 +489,44 @@ def test_an_opt_out_needs_a_reason(tmp_path: Path) -> None:
     assert problem.path == "models.embedder.versions.v1.build.unchecked.copyFrom"
     assert problem.line == line_of(catalog, "copyFrom")
     assert "is not a reason — write one line of at least 10 characters" in problem.message
+
+
+DOCKERFILE_ALPHABET = st.sampled_from(
+    ["\n", " ", "\\", "`", "#", "RUN ", "COPY ", "FROM ", "ARG BASE", "WORKDIR ", "--from=", "--mount=",
+     "type=bind,", "from=", "target=/t,", "pip ", "install ", "-r ", "/t", "<<EOF", "EOF", "<<-X", "\t",
+     "[", "]", '"', "'", "${BASE}", "$X", "=", "==1", "-e ", "x", "²", "python3 -m pip ", "&&", ";", "|",
+     "(", ")", "# escape=`\n", "*", ".", "\x00"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(DOCKERFILE_ALPHABET, max_size=60).map("".join))
+def test_no_dockerfile_makes_the_check_fail_instead_of_answer(
+    tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
+    context = tmp_path_factory.mktemp("ctx")
+    found = dockerfile_problems(
+        context / "Dockerfile", text, context=context, lock_files=("requirements.txt",)
+    )
+    assert all(p.line >= 1 and p.message for p in found)
+
+
+def test_a_deeply_nested_exec_form_is_answered(tmp_path: Path) -> None:
+    text = "ARG BASE\nFROM ${BASE}\nRUN " + "[" * 100_000 + "\nCOPY " + "[" * 100_000 + "\n"
+    assert dockerfile_problems(tmp_path / "Dockerfile", text, context=tmp_path) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        PIECES
+        | st.sampled_from(["-c", "--hash", "'", "==", "-rx", "--hash=md5:1", "-r a\x00b", "-r ../../x"]),
+        max_size=12,
+    ).map("\n".join)
+)
+def test_no_lock_file_makes_the_check_fail_instead_of_answer(
+    tmp_path_factory: pytest.TempPathFactory, text: str
+) -> None:
+    directory = tmp_path_factory.mktemp("lock")
+    found = lock_file_problems(directory / "requirements.txt", directory, text=text)
+    assert all(p.message for p in found)
