@@ -194,12 +194,7 @@ def load_project(
     try:
         stack = stack_config_from(wire, root, source)
     except CatalogError as stack_error:
-        path = _catalog_of(wire, root, catalog)
-        # Only a catalog inside the project is read, even to report its schema errors.
-        extra = (
-            catalog_problems_without_stack(path) if any(is_inside(path, p) for p in _projects(root)) else []
-        )
-        raise CatalogError([*stack_error.problems, *extra]) from None
+        raise CatalogError([*stack_error.problems, *_catalog_problems_beside(wire, root, catalog)]) from None
     return stack, load_catalog(catalog or root / stack.catalog, stack)
 
 
@@ -209,19 +204,26 @@ def load_stack_config_or_every_error(root: Path, stack: str, catalog: Path | Non
     try:
         return stack_config_from(wire, root, source)
     except CatalogError as stack_error:
-        path = _catalog_of(wire, root, catalog)
-        extra = (
-            catalog_problems_without_stack(path) if any(is_inside(path, p) for p in _projects(root)) else []
-        )
-        raise CatalogError([*stack_error.problems, *extra]) from None
+        raise CatalogError([*stack_error.problems, *_catalog_problems_beside(wire, root, catalog)]) from None
 
 
 def load_stack_and_catalog(
     root: Path, stack: str, catalog: Path | None = None
 ) -> tuple[StackConfig, LoadedCatalog]:
-    """`load_project` from `Pulumi.<stack>.yaml` in `root`."""
-    wire, source = stack_wire(root, stack)
+    """`load_project` from `Pulumi.<stack>.yaml` in `root`; a value the Pulumi CLI could not pass is
+    reported together with the catalog's errors too."""
+    config, source = _config_block(root, stack)
+    wire, problems = encode(config, source)
+    if problems:
+        raise CatalogError([*problems, *_catalog_problems_beside(wire, root, catalog)])
     return load_project(wire, source, root, catalog)
+
+
+def _catalog_problems_beside(wire: Wire, root: Path, catalog: Path | None) -> list[Problem]:
+    """The catalog's errors for a run whose stack file is invalid; only a catalog inside the project is
+    read, even to report its errors."""
+    path = _catalog_of(wire, root, catalog)
+    return catalog_problems_without_stack(path) if any(is_inside(path, p) for p in _projects(root)) else []
 
 
 def stack_file(root: Path, stack: str) -> Path:

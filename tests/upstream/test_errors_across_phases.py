@@ -258,3 +258,12 @@ VIOLATED = {
     "secrets_are_declared",
     "config_keys_are_distinct",
 }
+
+
+def test_a_stack_value_pulumi_cannot_pass_does_not_hide_the_catalogs_errors(tmp_path: Path) -> None:
+    stack = STACK.replace("    - name: cpu-a\n      maxNodes: 2\n", "    - name: cpu-a\n      maxNodes: .inf\n")
+    assert stack != STACK
+    make_project(tmp_path, SCHEMA_AND_RULES, stack)
+    found = problems_of(tmp_path)
+    assert "not a number JSON can carry" in found["modelstack:nodePools[1].maxNodes"][1]
+    assert {"models.llm.versions.v1.weight", "models.llm.versions.v1.env[0].fromConfig"} <= set(found)
