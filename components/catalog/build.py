@@ -39,6 +39,35 @@ BaseRef = Annotated[
 ]
 
 
+def _reason(value: str) -> bool:
+    return len(value.strip()) >= 10 and value.isprintable()
+
+
+Reason = Annotated[
+    str,
+    matching(
+        _reason,
+        lambda v: f"{excerpt(v, 40)} is not a reason — write one line of at least 10 characters saying why",
+        300,
+    ),
+]
+
+
+class UncheckedBuild(StrictModel):
+    """Build-context checks one version opts out of, each with the reason its reviewers read. A check
+    opted out of still runs: what it finds is reported as a warning, with the reason."""
+
+    hashes: Reason | None = None
+    """Requirements without `--hash` in lock files, `pip install -r` without `--require-hashes`, and
+    exact pins on a `pip install` command line (which cannot carry a hash)."""
+    pip_installs: Reason | None = None
+    """`pip install` of a requirement that is not pinned by a lock file of `lockFiles`: unpinned names,
+    variables, editable installs, local files with their dependencies, `-r` of a file not traced to the
+    context."""
+    copy_from: Reason | None = None
+    """`COPY --from` and `RUN --mount=…,from=` of an image not pinned by digest (a build stage is fine)."""
+
+
 class BuildSpec(StrictModel):
     context: RelativePath
     """Build context, relative to the catalog file; it must resolve inside the project."""
@@ -53,7 +82,10 @@ class BuildSpec(StrictModel):
     args: dict[str, str] = {}
     lock_files: tuple[RelativePath, ...] = ("requirements.txt",)
     """Files, relative to the context and inside the project, whose content keys the build cache (a
-    change never reuses layers)."""
+    change never reuses layers). Every requirement in them is `name==exact.version` with `--hash`, and
+    every `pip install -r` of the Dockerfile installs one of them."""
+    unchecked: UncheckedBuild = UncheckedBuild()
+    """Checks of the build context this version opts out of (docs/input-safety.md, "Build contexts")."""
 
     @field_validator("platforms")
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,8 @@ from components.catalog.source import SourceMap, load_yaml
 from components.catalog.stack_config import StackConfig
 from components.catalog.translate import problems_from
 from components.catalog.version import VersionSpec
-from components.validation.rules import RuleContext, run_rules
+from components.validation.partial import partial_version, unknown_stack
+from components.validation.rules import PER_VERSION_RULES, RuleContext, run_rules
 
 CONFIG_NAMESPACE = NAMESPACE
 
@@ -66,28 +67,66 @@ def _validate(
         return None, problems_from(exc, model, source, prefix)
 
 
-def _valid_versions(model: str, raw: Any, source: SourceMap) -> dict[tuple[str, str], VersionSpec]:
-    """Versions of an invalid model that are valid on their own (their errors are already reported)."""
+def _versions_of_invalid_model(
+    model: str, raw: Any
+) -> tuple[dict[tuple[str, str], VersionSpec], dict[tuple[str, str], VersionSpec]]:
+    """Versions of an invalid model (their errors are already reported): those valid on their own, and
+    those invalid in some fields only, guarded so that no rule reads those fields."""
     versions = raw.get("versions") if isinstance(raw, dict) else None
     if not isinstance(versions, dict):
-        return {}
-    out = {}
+        return {}, {}
+    valid, partial = {}, {}
     for name, body in versions.items():
-        spec, _ = _validate(VersionSpec, body, source, ())
-        if spec is not None and isinstance(name, str):
-            out[(model, name)] = spec
-    return out
+        if not isinstance(name, str):
+            continue
+        try:
+            valid[(model, name)] = VersionSpec.model_validate(body)
+        except ValidationError as exc:
+            if (guarded := partial_version(body, exc)) is not None:
+                partial[(model, name)] = guarded
+    return valid, partial
 
 
 @dataclass
 class _SchemaPhase:
     """What the schema alone decides about a catalog (no stack needed)."""
 
+    path: Path
     source: SourceMap
     problems: list[Problem]
     models: dict[str, ModelSpec]
     orphans: dict[tuple[str, str], VersionSpec]
+    partials: dict[tuple[str, str], VersionSpec]
     catalog: Catalog | None
+
+    def rule_problems(self, stack: StackConfig) -> list[Problem]:
+        """Every rule finding, located: over the valid models and the valid versions of invalid ones, then
+        each partly invalid version on its own through the rules that look at one version at a time."""
+        ctx = RuleContext(
+            models=self.models,
+            stack=stack,
+            catalog_dir=self.path.parent,
+            orphan_versions=self.orphans,
+            project_dir=catalog_project(self.path),
+        )
+        findings = run_rules(ctx)
+        for key, spec in self.partials.items():
+            alone = replace(ctx, models={}, orphan_versions={key: spec})
+            findings += run_rules(alone, PER_VERSION_RULES)
+        out = []
+        for finding in findings:
+            located = self.source.problem(finding.path, finding.message)
+            out.append(
+                Problem(
+                    located.file,
+                    located.line,
+                    located.column,
+                    located.path,
+                    finding.message,
+                    finding.severity,
+                )
+            )
+        return out
 
 
 def _schema_phase(path: Path) -> _SchemaPhase:
@@ -98,6 +137,7 @@ def _schema_phase(path: Path) -> _SchemaPhase:
     problems: list[Problem] = []
     models: dict[str, ModelSpec] = {}
     orphans: dict[tuple[str, str], VersionSpec] = {}
+    partials: dict[tuple[str, str], VersionSpec] = {}
     raw_models = data.get("models")
     if isinstance(raw_models, dict):
         for name, raw in raw_models.items():
@@ -106,48 +146,39 @@ def _schema_phase(path: Path) -> _SchemaPhase:
             if spec is not None:
                 models[name] = spec
             else:
-                orphans.update(_valid_versions(name, raw, source))
+                valid, partial = _versions_of_invalid_model(name, raw)
+                orphans.update(valid)
+                partials.update(partial)
     # Valid models go in as the instances just built, which pydantic accepts without validating them a
     # second time (that second pass cost as much as the first); broken ones stay raw so they still fail.
     checked = {**data, "models": {**raw_models, **models}} if isinstance(raw_models, dict) else data
     catalog, found = _validate(Catalog, checked, source, ())
     known = {(p.line, p.column, p.message) for p in problems}
     problems += [p for p in found if (p.line, p.column, p.message) not in known]
-    return _SchemaPhase(source, problems, models, orphans, catalog)
+    return _SchemaPhase(path, source, problems, models, orphans, partials, catalog)
 
 
-def catalog_schema_problems(path: Path | str) -> list[Problem]:
-    """The catalog's schema errors alone, for a run whose stack file is invalid: the rules that need the
-    stack wait for a valid one, but nothing the catalog alone shows is held back."""
+def catalog_problems_without_stack(path: Path | str) -> list[Problem]:
+    """The catalog's errors for a run whose stack file is invalid: the schema's, and those of every rule
+    that reads nothing of the stack (the rest wait for a valid stack file); nothing is held back that the
+    catalog alone shows."""
     try:
-        return _schema_phase(Path(path)).problems
+        phase = _schema_phase(Path(path))
     except CatalogError as exc:
         return exc.problems
+    return [*phase.problems, *phase.rule_problems(unknown_stack())]
 
 
 def load_catalog(path: Path | str, stack: StackConfig) -> LoadedCatalog:
     """Validate `models.yaml` against the schema and the stack. Raises CatalogError listing every problem."""
-    path = Path(path)
-    phase = _schema_phase(path)
-    problems, source = phase.problems, phase.source
-    ctx = RuleContext(
-        models=phase.models,
-        stack=stack,
-        catalog_dir=path.parent,
-        orphan_versions=phase.orphans,
-        project_dir=catalog_project(path),
-    )
-    for finding in run_rules(ctx):
-        located = source.problem(finding.path, finding.message)
-        problems.append(
-            Problem(
-                located.file, located.line, located.column, located.path, finding.message, finding.severity
-            )
-        )
+    phase = _schema_phase(Path(path))
+    problems = [*phase.problems, *phase.rule_problems(stack)]
     errors = [p for p in problems if p.severity is Severity.ERROR]
     if errors or phase.catalog is None:
         raise CatalogError(problems)
-    return LoadedCatalog(phase.catalog, source, tuple(p for p in problems if p.severity is Severity.WARNING))
+    return LoadedCatalog(
+        phase.catalog, phase.source, tuple(p for p in problems if p.severity is Severity.WARNING)
+    )
 
 
 def _catalog_of(wire: Wire, root: Path, catalog: Path | None) -> Path:
@@ -163,10 +194,7 @@ def load_project(
     try:
         stack = stack_config_from(wire, root, source)
     except CatalogError as stack_error:
-        path = _catalog_of(wire, root, catalog)
-        # Only a catalog inside the project is read, even to report its schema errors.
-        extra = catalog_schema_problems(path) if any(is_inside(path, p) for p in _projects(root)) else []
-        raise CatalogError([*stack_error.problems, *extra]) from None
+        raise CatalogError([*stack_error.problems, *_catalog_problems_beside(wire, root, catalog)]) from None
     return stack, load_catalog(catalog or root / stack.catalog, stack)
 
 
@@ -176,17 +204,26 @@ def load_stack_config_or_every_error(root: Path, stack: str, catalog: Path | Non
     try:
         return stack_config_from(wire, root, source)
     except CatalogError as stack_error:
-        path = _catalog_of(wire, root, catalog)
-        extra = catalog_schema_problems(path) if any(is_inside(path, p) for p in _projects(root)) else []
-        raise CatalogError([*stack_error.problems, *extra]) from None
+        raise CatalogError([*stack_error.problems, *_catalog_problems_beside(wire, root, catalog)]) from None
 
 
 def load_stack_and_catalog(
     root: Path, stack: str, catalog: Path | None = None
 ) -> tuple[StackConfig, LoadedCatalog]:
-    """`load_project` from `Pulumi.<stack>.yaml` in `root`."""
-    wire, source = stack_wire(root, stack)
+    """`load_project` from `Pulumi.<stack>.yaml` in `root`; a value the Pulumi CLI could not pass is
+    reported together with the catalog's errors too."""
+    config, source = _config_block(root, stack)
+    wire, problems = encode(config, source)
+    if problems:
+        raise CatalogError([*problems, *_catalog_problems_beside(wire, root, catalog)])
     return load_project(wire, source, root, catalog)
+
+
+def _catalog_problems_beside(wire: Wire, root: Path, catalog: Path | None) -> list[Problem]:
+    """The catalog's errors for a run whose stack file is invalid; only a catalog inside the project is
+    read, even to report its errors."""
+    path = _catalog_of(wire, root, catalog)
+    return catalog_problems_without_stack(path) if any(is_inside(path, p) for p in _projects(root)) else []
 
 
 def stack_file(root: Path, stack: str) -> Path:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.catalog.errors import Problem
-from components.validation.loader import load_catalog, load_stack_config
+from components.validation.loader import load_stack_and_catalog
 from modelstack.engine.diff import Plan, contract_weights, plan, read_render, read_weights
 from modelstack.engine.render import render_stack
 
@@ -82,8 +82,8 @@ def preview(
     guard: Guard | None = None,
 ) -> Preview:
     """Render the working tree (CatalogError when it is invalid) and the base, and compare them."""
-    config = load_stack_config(root, stack)
-    warnings = load_catalog(root / config.catalog, config).warnings
+    # Both files in one run: an invalid stack file is reported with every catalog error found without it.
+    warnings = load_stack_and_catalog(root, stack)[1].warnings
     head_dir = work / "head"
     head = render_stack(root, stack, head_dir)
     if base_dir is None and base_ref is not None:

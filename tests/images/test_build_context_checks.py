@@ -44,13 +44,20 @@ def test_base_argument_without_arg_line_is_refused(tmp_path: Path) -> None:
 def test_exact_pins_with_hashes_are_accepted(tmp_path: Path) -> None:
     lock = write(
         tmp_path / "requirements.txt",
-        "# pinned\nnumpy==2.4.6 \\\n    --hash=sha256:" + "b" * 64 + "\nprometheus-client==0.26.0\n",
+        "# pinned\nnumpy==2.4.6 \\\n    --hash=sha256:"
+        + "b" * 64
+        + "\nprometheus-client==0.26.0 --hash=sha256:"
+        + "c" * 64
+        + "\n",
     )
     assert lock_file_problems(lock) == []
 
 
 def test_unpinned_requirements_are_refused_line_by_line(tmp_path: Path) -> None:
-    lock = write(tmp_path / "requirements.txt", "numpy>=2\nrequests\nflask==3.*\nclick==8.5.1\n")
+    lock = write(
+        tmp_path / "requirements.txt",
+        f"numpy>=2\nrequests\nflask==3.*\nclick==8.5.1 --hash=sha256:{'d' * 64}\n",
+    )
     problems = lock_file_problems(lock)
     assert [p.line for p in problems] == [1, 2, 3]
     assert "'numpy>=2' is not pinned" in problems[0].message
@@ -112,7 +119,7 @@ def test_catalog_rule_locates_an_unpinned_base_at_the_versions_dockerfile(tmp_pa
     from components.validation.loader import load_catalog, load_stack_config
     from tests.foundation.catalog_project import CATALOG, line_of, make_project
 
-    write(tmp_path / "srv" / "Dockerfile", "FROM python:3.12\n")
+    write(tmp_path / "srv" / "Dockerfile", "FROM python:3.12\n")  # and no pip install
     write(tmp_path / "srv" / "requirements.txt", "numpy\n")
     catalog = CATALOG.replace(
         "        image: registry.example.com/embedder@sha256:",

@@ -1,3 +1,5 @@
+"""What a rule sees: the validated catalog, the stack, where the catalog lives."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -7,6 +9,12 @@ from pathlib import Path
 from components.catalog.model import ModelSpec
 from components.catalog.stack_config import StackConfig
 from components.catalog.version import VersionSpec
+
+
+class Unknown(BaseException):
+    """A rule read a value that failed validation (a guarded field of a partly invalid version, or the
+    stack of an invalid stack file): that rule says nothing about it. A BaseException, so that no rule's
+    `except Exception` can turn an unknown value into a finding."""
 
 
 @dataclass(frozen=True)

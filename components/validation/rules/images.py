@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from pydantic.alias_generators import to_snake
+
 from components.catalog.base import is_loopback_registry, registry_host
 from components.catalog.build import resolved_base
-from components.catalog.errors import Finding
+from components.catalog.errors import Finding, Severity
 from components.catalog.stack_config import KubernetesTarget
 from components.images.context import context_problems
 from components.validation.rules.context import RuleContext
@@ -17,9 +19,18 @@ def build_contexts_are_pinned(ctx: RuleContext) -> Iterator[Finding]:
         if spec.build is None:
             continue
         where = ("models", name, "versions", version, "build")
+        unchecked = spec.build.unchecked
         for problem in context_problems(spec.build, ctx.catalog_dir, ctx.project_dir):
             location = f"{spec.build.context}/{problem.file}:{problem.line}: " if problem.line else ""
-            yield Finding((*where, problem.field or "context"), f"{location}{problem.message}")
+            reason = getattr(unchecked, to_snake(problem.check), None) if problem.check else None
+            if reason is None:
+                yield Finding((*where, problem.field or "context"), f"{location}{problem.message}")
+            else:
+                yield Finding(
+                    (*where, problem.field or "context"),
+                    f"{location}{problem.message} (allowed by build.unchecked.{problem.check}: {reason!r})",
+                    Severity.WARNING,
+                )
 
 
 def images_are_reachable_from_the_cluster(ctx: RuleContext) -> Iterator[Finding]:
