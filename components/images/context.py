@@ -1,16 +1,13 @@
 """Build-context checks done at program time: a base pinned by digest, pinned dependencies, a real context.
 
-Each check returns (file, line, message) problems so the catalog rule can name the exact line of the
-Dockerfile or lock file that is wrong.
+The Dockerfile walk (stages, COPY --from, RUN pip install) and the context as a whole live here; lock
+files are read by `lock_files`, problems and safe reads are `problems`, hashing is `context_hash`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import posixpath
-import stat
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,84 +24,27 @@ from components.images.dockerfile import (
     pip_install,
     run_commands,
 )
+from components.images.lock_files import lock_file_problems
+from components.images.problems import (
+    COPY_FROM,
+    HASHES,
+    PIP_INSTALLS,
+    ContextProblem,
+    inside,
+    read_text_file,
+)
 from components.images.requirements import (
-    PER_REQUIREMENT_OPTIONS,
-    hash_problem,
     is_pinned,
-    option_values,
-    requirement_lines,
 )
 
 if TYPE_CHECKING:
-    from hashlib import _Hash
-
-# `wheelhouse` is downloaded from the lock file (which is hashed), so it must not make renders differ
-# between a machine that fetched it and one that did not.
-SKIPPED_DIRS = {".git", "__pycache__", ".pytest_cache", ".mypy_cache", "wheelhouse"}
-
-
-MAX_FILE_BYTES = 1024 * 1024
-"""Largest Dockerfile or lock file read: both are short text files."""
-MAX_INCLUDES = 32
-"""Most lock files one `lockFiles` entry may pull in through `-r`/`-c` lines."""
-
-
-@dataclass(frozen=True)
-class ContextProblem:
-    file: str
-    line: int
-    message: str
-    field: str = ""
-    """The `build` field it is about: `context`, `dockerfile` or `lockFiles` (set by context_problems)."""
-    check: str = ""
-    """The opt-out that allows it (`build.unchecked.<check>`: hashes, pipInstalls, copyFrom), or '' when
-    none can."""
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
-
-
-def _inside(path: Path, project: Path) -> bool:
-    """`path` with every link followed is `project` or below it."""
-    real = path.resolve()
-    return real == project or project in real.parents
-
-
-def _read(path: Path, project: Path, shown: str) -> tuple[str | None, ContextProblem | None]:
-    """The text of a file the catalog names: only inside the project (links followed), only a regular
-    file, at most MAX_FILE_BYTES, UTF-8. Never anything else: the problem says why, not what it holds."""
-    if not _inside(path, project):
-        return None, ContextProblem(
-            shown, 0, f"{shown!r} resolves outside the project {project} — keep build files inside it"
-        )
-    try:
-        info = path.stat()
-    except OSError:
-        return None, ContextProblem(shown, 0, f"{shown!r} not found")
-    if not stat.S_ISREG(info.st_mode):
-        return None, ContextProblem(shown, 0, f"{shown!r} is not a regular file")
-    if info.st_size > MAX_FILE_BYTES:
-        return None, ContextProblem(shown, 0, f"{shown!r} is larger than {MAX_FILE_BYTES} bytes")
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None, ContextProblem(shown, 0, f"{shown!r} is not a regular file")
-            data = os.read(fd, MAX_FILE_BYTES + 1)
-        finally:
-            os.close(fd)
-        return data[:MAX_FILE_BYTES].decode("utf-8"), None
-    except OSError as exc:
-        return None, ContextProblem(shown, 0, f"{shown!r} cannot be read: {exc.strerror}")
-    except UnicodeDecodeError:
-        return None, ContextProblem(shown, 0, f"{shown!r} is not UTF-8 text")
+    pass
 
 
 def _uses_base_arg(image: str) -> bool:
     return image in ("$BASE", "${BASE}")
 
 
-HASHES, PIP_INSTALLS, COPY_FROM = "hashes", "pipInstalls", "copyFrom"
 LOCAL_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz")
 
 
@@ -134,7 +74,7 @@ class _Dockerfile:
             return False
         target = self.context / path
         try:
-            return _inside(target, self.context.resolve()) and target.is_dir()
+            return inside(target, self.context.resolve()) and target.is_dir()
         except (OSError, ValueError):  # a NUL byte, a loop of links: not a directory of the context
             return False
 
@@ -331,124 +271,6 @@ def dockerfile_problems(
     return check.problems
 
 
-def lock_file_problems(
-    path: Path,
-    project: Path | None = None,
-    *,
-    text: str | None = None,
-    seen: set[Path] | None = None,
-    constraints: bool = False,
-) -> list[ContextProblem]:
-    """Anything but `name==exact.version --hash=…` resolves or downloads differently from build to build.
-
-    A line that is wrong is quoted only as a short excerpt: a lock file named by mistake may be a file of
-    credentials, and the error goes to CI logs. Included files (`-r`, `-c`) must be inside `project`
-    (default: the lock file's directory); each is read once. Entries of a constraints file (`-c`) must be
-    pinned; hashes are asked of requirements, as pip's hash-checking mode does.
-    """
-    project = (project or path.parent).resolve()
-    seen = seen if seen is not None else set()
-    seen.add(path.resolve())
-    if text is None:
-        text, problem = _read(path, project, path.name)
-        if problem is not None:
-            return [problem]
-    assert text is not None
-    problems = []
-    for entry in requirement_lines(text):
-        number = entry.line
-        if entry.malformed:
-            problems.append(
-                ContextProblem(
-                    path.name,
-                    number,
-                    "this line's options cannot be split (an unbalanced quote) — pip refuses it",
-                )
-            )
-            continue
-        if not entry.requirement:
-            problems += _option_line(path, project, number, entry.options, seen)
-            continue
-        hashes, _ = option_values(entry.options, {"--hash"})
-        _, unknown = option_values(entry.options, PER_REQUIREMENT_OPTIONS)
-        unknown = [o for o in unknown if o.startswith("-")]
-        if unknown:
-            problems.append(
-                ContextProblem(
-                    path.name,
-                    number,
-                    f"option {unknown[0][:30]} is not a per-requirement option — a requirement line takes "
-                    "only --hash and --config-settings",
-                )
-            )
-        if not is_pinned(entry.requirement):
-            problems.append(
-                ContextProblem(
-                    path.name,
-                    number,
-                    f"{excerpt(entry.requirement, 40)} is not pinned — write name==exact.version (e.g. from "
-                    "`pip freeze`) with --hash=sha256:… (e.g. `pip-compile --generate-hashes`)",
-                )
-            )
-            continue
-        bad = [why for value in hashes if (why := hash_problem(value))]
-        if bad:
-            problems.append(ContextProblem(path.name, number, bad[0]))
-        elif not hashes and not constraints:
-            problems.append(
-                ContextProblem(
-                    path.name,
-                    number,
-                    f"{excerpt(entry.requirement, 40)} has no --hash — pip's hash-checking mode needs one on "
-                    "every requirement; add --hash=sha256:<digest of each wheel> (`pip hash`, or "
-                    "`pip-compile --generate-hashes`)",
-                    check=HASHES,
-                )
-            )
-    return problems
-
-
-def _option_line(
-    path: Path, project: Path, number: int, options: tuple[str, ...], seen: set[Path]
-) -> list[ContextProblem]:
-    """A line of options only: includes (-r, -c) are checked in turn; install modes are fine; anything
-    else (an index, find-links, an editable) is refused."""
-    head = options[0] if options else ""
-    name = head.split("=", 1)[0]
-    if name in ("--require-hashes", "--no-binary", "--only-binary", "--prefer-binary"):
-        return []
-    include = {"-r": "-r", "--requirement": "-r", "-c": "-c", "--constraint": "-c"}
-    kind = include.get(name) or (
-        include.get(head[:2]) if len(head) > 2 and not head.startswith("--") else None
-    )
-    if kind is None:
-        return [
-            ContextProblem(
-                path.name,
-                number,
-                # The option's name only: its value may be an index URL with credentials in it.
-                f"option {name[:30]} is not allowed in a lock file — keep indexes out of it (the build is "
-                "offline)",
-            )
-        ]
-    values, _ = option_values(options[:2], {"-r", "--requirement", "-c", "--constraint"})
-    target = values[0] if values else ""
-    included = path.parent / target
-    try:
-        if included.resolve() in seen:
-            return []
-    except (OSError, ValueError):
-        return [ContextProblem(path.name, number, f"included file {excerpt(target)} is not a file name")]
-    if len(seen) >= MAX_INCLUDES:
-        return [ContextProblem(path.name, number, f"more than {MAX_INCLUDES} included files")]
-    if not target or not included.exists():
-        return [ContextProblem(path.name, number, f"included file {excerpt(included.name)} does not exist")]
-    body, problem = _read(included, project, excerpt(target).strip("'"))
-    if problem is not None:
-        return [ContextProblem(path.name, number, problem.message)]
-    return lock_file_problems(included, project, text=body, seen=seen, constraints=kind == "-c")
-
-
 def context_problems(
     build: BuildSpec, catalog_dir: Path, project_dir: Path | None = None
 ) -> list[ContextProblem]:
@@ -456,7 +278,7 @@ def context_problems(
     catalog's directory), links followed, and only regular files of it are read."""
     project = (project_dir or catalog_dir).resolve()
     unresolved = catalog_dir / build.context
-    if not _inside(unresolved, project):
+    if not inside(unresolved, project):
         return [
             ContextProblem(
                 build.context,
@@ -478,7 +300,7 @@ def context_problems(
         ]
     problems = []
     dockerfile = context / build.dockerfile
-    if not dockerfile.exists() and _inside(dockerfile, project):
+    if not dockerfile.exists() and inside(dockerfile, project):
         problems.append(
             ContextProblem(
                 build.dockerfile,
@@ -488,7 +310,7 @@ def context_problems(
             )
         )
     else:
-        text, problem = _read(dockerfile, project, build.dockerfile)
+        text, problem = read_text_file(dockerfile, project, build.dockerfile)
         found = (
             [problem]
             if problem is not None
@@ -497,66 +319,14 @@ def context_problems(
         problems += [replace(p, field="dockerfile") for p in found]
     for lock in build.lock_files:
         lock_path = context / lock
-        if not lock_path.exists() and _inside(lock_path, project):
+        if not lock_path.exists() and inside(lock_path, project):
             problems.append(
                 ContextProblem(
                     lock, 0, f"lock file {excerpt(lock, 80)} not found in the context", "lockFiles"
                 )
             )
             continue
-        text, problem = _read(lock_path, project, lock)
+        text, problem = read_text_file(lock_path, project, lock)
         found = [problem] if problem is not None else lock_file_problems(lock_path, project, text=text)
         problems += [replace(p, field="lockFiles") for p in found]
     return problems
-
-
-def _files(directory: Path) -> list[Path]:
-    """Regular files and links of the context, not following links (the build context sends a link as a
-    link, so a link out of the project is hashed as the link, never read through)."""
-    found = []
-    for here, dirs, files in os.walk(directory):
-        base = Path(here)
-        dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS]
-        for name in [*files, *(d for d in dirs if (base / d).is_symlink())]:
-            path = base / name
-            if path.is_symlink() or stat.S_ISREG(path.lstat().st_mode):
-                found.append(path)
-        dirs[:] = [d for d in dirs if not (base / d).is_symlink()]
-    return sorted(found)
-
-
-def update_with_tree(digest: _Hash, directory: Path) -> None:
-    """Feed every file under `directory` (relative POSIX path, then bytes, or a link's target) into
-    `digest`.
-
-    Only content counts, never where the directory lives: two clones of one commit, or the base of
-    `modelstack preview --base` rendered in a temporary worktree, give the same digest.
-    """
-    for path in _files(directory):
-        digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
-        if path.is_symlink():
-            digest.update(b"symlink\0" + os.readlink(path).encode())
-        else:
-            digest.update(path.read_bytes())
-
-
-def context_hash(build: BuildSpec, catalog_dir: Path) -> str:
-    """sha256 over every file of the context (path + content, or a link's target), the base and the build
-    arguments."""
-    context = (catalog_dir / build.context).resolve()
-    digest = hashlib.sha256()
-    digest.update(f"{build.base}\0{sorted(build.args.items())}\0{build.dockerfile}\0".encode())
-    update_with_tree(digest, context)
-    return digest.hexdigest()
-
-
-def cache_key(build: BuildSpec, catalog_dir: Path) -> str:
-    """Keys the registry cache: a changed lock file or base digest starts a new cache, never reusing layers."""
-    context = (catalog_dir / build.context).resolve()
-    digest = hashlib.sha256(build.base.encode())
-    for lock in build.lock_files:
-        path = context / lock
-        # Only after context_problems accepted it: inside the project, a regular file.
-        readable = path.is_file() and path.stat().st_size <= MAX_FILE_BYTES
-        digest.update(lock.encode() + b"\0" + (path.read_bytes() if readable else b""))
-    return digest.hexdigest()[:16]

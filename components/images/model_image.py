@@ -10,7 +10,7 @@ import pulumi_docker_build as docker_build
 
 from components.catalog.build import BuildSpec, resolved_base
 from components.catalog.stack_config import StackConfig
-from components.images.context import cache_key, context_hash
+from components.images.context_hash import cache_key, context_hash
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def fake_digest(*parts: Any) -> str:
 
 def build_content(inputs: Mapping[str, Any]) -> dict[str, str | None]:
     """What a build reads from disk, by content: the context's files and the Dockerfile's place in it."""
-    from components.images.context import update_with_tree
+    from components.images.context_hash import update_with_tree
 
     context = Path(str((inputs.get("context") or {}).get("location") or ""))
     dockerfile = str((inputs.get("dockerfile") or {}).get("location") or "")

@@ -5,13 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from components.catalog.build import BuildSpec
-from components.images.context import (
-    cache_key,
-    context_hash,
-    context_problems,
-    dockerfile_problems,
-    lock_file_problems,
-)
+from components.images.context import context_problems, dockerfile_problems
+from components.images.context_hash import cache_key, context_hash
+from components.images.lock_files import lock_file_problems
 
 BASE = "127.0.0.1:5000/modelstack/base@sha256:" + "a" * 64
 

@@ -19,8 +19,10 @@ from packaging.requirements import InvalidRequirement, Requirement
 from pip._internal.req.req_file import ignore_comments, join_lines
 
 from components.catalog.errors import CatalogError, Severity
-from components.images.context import ContextProblem, dockerfile_problems, lock_file_problems
+from components.images.context import dockerfile_problems
 from components.images.dockerfile import instructions, pip_install, run_commands
+from components.images.lock_files import lock_file_problems
+from components.images.problems import ContextProblem
 from components.images.requirements import is_pinned, logical_lines
 from components.validation.loader import load_catalog, load_stack_config
 from modelstack.cli import cli

@@ -8,7 +8,7 @@ from pathlib import Path
 from pulumi.runtime import MockResourceArgs
 
 from components.catalog.build import BuildSpec
-from components.images.context import context_hash
+from components.images.context_hash import context_hash
 from modelstack.engine.mocks import RecordingMocks
 from modelstack.engine.render import Render
 from tests.conftest import objects_of_kind
