@@ -20,17 +20,14 @@ KWOK_VERSION=${MODELSTACK_KWOK_VERSION:-v0.8.0}
 CACHE=${MODELSTACK_TOOLCHAIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/modelstack/toolchain}
 NICE=${MODELSTACK_BUILD_NICE:-10}
 mkdir -p "$CACHE"
-# The same lock as scripts/engine-toolchain.sh: two multi-gigabyte Go builds on one small machine run
-# one after the other, and parallel test workers wait for one build and then reuse it.
-exec 9>"$CACHE/.lock"
-if ! flock -n 9; then
-    printf '[cluster-toolchain] another build holds %s; waiting for it\n' "$CACHE/.lock" >&2
-    flock 9
-fi
+ROOT=${ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+BUILD_LOCK_SCRIPT=$ROOT/scripts/cluster-toolchain.sh BUILD_LOCK_ARGS=("$@")
 export GOFLAGS=${GOFLAGS:-} GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 
 step_no=0
 log() { printf '[cluster-toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# shellcheck source=lib/build-lock.sh
+. "$ROOT/scripts/lib/build-lock.sh"
 # Run one named step at low priority; on failure print the step, its log's tail and exit 1.
 run_step() {
     local name=$1 logfile=$2; shift 2
@@ -67,6 +64,7 @@ else
     if [ -x "$etcd_dir/etcd" ] && [ -f "$etcd_dir/.complete" ]; then
         log "etcd $ETCD_VERSION cached in $etcd_dir"
     else
+        build_lock
         log "building etcd $ETCD_VERSION from its Go module into $etcd_dir (a few minutes cold)"
         rm -rf "$etcd_dir.tmp" && mkdir -p "$etcd_dir.tmp"
         w=$etcd_dir.tmp/src
@@ -91,6 +89,7 @@ else
     if [ -f "$kube_dir/.complete" ]; then
         log "kubernetes $KUBE_VERSION control plane cached in $kube_dir"
     else
+        build_lock
         log "building kube-apiserver, kube-controller-manager and kube-scheduler $KUBE_VERSION into $kube_dir"
         log "a cold build takes tens of minutes on 2 cores (see docs/cluster.md); later runs reuse it"
         rm -rf "$kube_dir.tmp" && mkdir -p "$kube_dir.tmp/bin"
@@ -130,6 +129,7 @@ fi
 if [ -x "$kwok_dir/kwok" ] && [ -f "$kwok_dir/.complete" ]; then
     log "kwok $KWOK_VERSION cached in $kwok_dir"
 else
+    build_lock
     log "building kwok $KWOK_VERSION from its Go module into $kwok_dir"
     rm -rf "$kwok_dir.tmp" && mkdir -p "$kwok_dir.tmp"
     w=$kwok_dir.tmp/src

@@ -22,16 +22,13 @@ PULUMI_VERSION=${MODELSTACK_PULUMI_VERSION:-v3.274.1}
 K8S_VERSION=${MODELSTACK_K8S_PROVIDER_VERSION:-$(sed -n 's/^pulumi-kubernetes==//p' "$ROOT/requirements.txt")}
 CACHE=${MODELSTACK_TOOLCHAIN_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/modelstack/toolchain}
 mkdir -p "$CACHE"
-# One build at a time per cache (parallel test workers, a second terminal): the others wait, then reuse.
-exec 9>"$CACHE/.lock"
-if ! flock -n 9; then
-    printf '[engine-toolchain] another build holds %s; waiting for it\n' "$CACHE/.lock" >&2
-    flock 9
-fi
+BUILD_LOCK_SCRIPT=$ROOT/scripts/engine-toolchain.sh BUILD_LOCK_ARGS=("$@")
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 
 step_no=0
 log() { printf '[engine-toolchain %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+# shellcheck source=lib/build-lock.sh
+. "$ROOT/scripts/lib/build-lock.sh"
 # Run one named step; on failure print the step, its log's tail and exit 1. `go build -v` prints one
 # line per package compiled: with STEP_TOTAL set (from `go list -deps`) that is the progress shown.
 run_step() {
@@ -69,6 +66,7 @@ elif [ -f "$cli_dir/.complete" ]; then
     cli_bin=$cli_dir/bin
     log "pulumi $PULUMI_VERSION: cached in $cli_dir"
 else
+    build_lock
     log "building pulumi $PULUMI_VERSION from Go modules into $cli_dir"
     log "a cold build takes about 20 minutes on 2 busy cores (README: 'The real engine'); later runs reuse it"
     rm -rf "$cli_dir.tmp" && mkdir -p "$cli_dir.tmp/bin" "$cli_dir.tmp/src"
@@ -104,6 +102,7 @@ else
     if [ -f "$lang_dir/.complete" ]; then
         log "pulumi-language-python ($lang_hash): cached in $lang_dir"
     else
+        build_lock
         log "building pulumi-language-python from tools/pulumi-language-python into $lang_dir (cold: ~2 min)"
         rm -rf "$lang_dir.tmp" && mkdir -p "$lang_dir.tmp/bin"
         run_step "download the language host's modules" "$lang_dir.tmp/download.log" \
@@ -124,6 +123,7 @@ prov_dir=$CACHE/pulumi-resource-kubernetes-v$K8S_VERSION
 if [ -f "$prov_dir/.complete" ]; then
     log "pulumi-resource-kubernetes $K8S_VERSION: cached in $prov_dir"
 else
+    build_lock
     log "building pulumi-resource-kubernetes $K8S_VERSION from its Go module into $prov_dir"
     log "a cold build takes about 15 minutes on 2 busy cores; later runs reuse it"
     rm -rf "$prov_dir.tmp" && mkdir -p "$prov_dir.tmp"
@@ -162,6 +162,7 @@ fi
 if [ -z "$official" ]; then
     engine_dir=$CACHE/engine-$PULUMI_VERSION-$lang_hash
     if [ ! -f "$engine_dir/.complete" ]; then
+        build_lock
         rm -rf "$engine_dir.tmp" && mkdir -p "$engine_dir.tmp/bin"
         for f in "$cli_bin"/* "$lang_bin"/*; do
             ln "$f" "$engine_dir.tmp/bin/" 2>/dev/null || cp -p "$f" "$engine_dir.tmp/bin/"
