@@ -48,8 +48,9 @@ def persistent_volume_manifest(model: str, version: str, namespace: str, volume:
             "accessModes": ["ReadOnlyMany"],
             # Deleting the version releases the volume, never the weights behind it.
             "persistentVolumeReclaimPolicy": "Retain",
-            # Static binding only: no StorageClass may provision or take this volume.
-            "storageClassName": "",
+            # No storageClassName: a volume without one belongs to no class, which is what the claim's ""
+            # asks for. (The provider drops an empty one from a PersistentVolume, so "" would only make
+            # the offline render differ from what the engine sends.)
             "claimRef": {"namespace": namespace, "name": weights_claim_name(model, version)},
             **_source(volume),
         },

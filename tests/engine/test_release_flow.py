@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ruamel.yaml import YAML
 
+from tests.engine.catalog_edits import CatalogEdit, add_version, edit_catalog, remove_version, set_weights
 from tests.engine.engine import (
     RENDER_DIR,
     ROOT,
@@ -32,51 +32,6 @@ from tests.engine.engine import (
 
 NAMESPACE = "ml-dev"
 ISTIO = "networking.istio.io"
-NEW_DIGEST = "sha256:" + "5" * 64
-
-CatalogEdit = Callable[[Any], None]
-
-
-def edit_catalog(project: Path, edit: CatalogEdit, message: str) -> None:
-    """Round-trip `models.yaml` (comments and order kept, like a reviewer's edit) and commit it."""
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    path = project / "models.yaml"
-    document = yaml.load(path.read_text(encoding="utf-8"))
-    edit(document["models"])
-    with path.open("w", encoding="utf-8") as handle:
-        yaml.dump(document, handle)
-    git(project, "commit", "--quiet", "--all", "-m", message)
-
-
-def set_weights(model: str, **weights: int) -> CatalogEdit:
-    def edit(models: Any) -> None:
-        for version, weight in weights.items():
-            models[model]["versions"][version]["weight"] = weight
-
-    return edit
-
-
-def add_version(model: str, source: str, name: str) -> CatalogEdit:
-    def edit(models: Any) -> None:
-        versions = models[model]["versions"]
-        new = json.loads(json.dumps(versions[source]))
-        new["image"] = new["image"].split("@")[0] + "@" + NEW_DIGEST
-        new["weight"] = 0
-        new.pop("match", None)
-        csi = (new.get("modelWeights") or {}).get("volume", {}).get("csi")
-        if csi:
-            csi["volumeHandle"] = f"{model}-weights-{name}"
-        versions[name] = new
-
-    return edit
-
-
-def remove_version(model: str, name: str) -> CatalogEdit:
-    def edit(models: Any) -> None:
-        del models[model]["versions"][name]
-
-    return edit
 
 
 def offline_preview(project: Path, base: str) -> dict[str, Any]:
