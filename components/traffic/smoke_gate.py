@@ -23,6 +23,7 @@ from components.catalog.model import ModelSpec
 from components.catalog.smoke import SmokeTest, to_checker_spec
 from components.catalog.stack_config import StackConfig
 from components.naming import PART_OF, content_hash, version_object_name
+from components.traffic.mesh import job_pod_annotations
 from components.traffic.names import smoke_service_account_name, version_endpoint
 
 CHECKER_FILE = "smoke_check.py"
@@ -132,9 +133,20 @@ def _container(runner_image: str) -> dict[str, Any]:
     }
 
 
-def job_manifest(run: SmokeRun, job_name: Any, runner_image: str, deadline_seconds: int) -> dict[str, Any]:
+def _pull_secrets(stack: StackConfig) -> dict[str, Any]:
+    # The runner image comes from the stack's registry like the model images do (Pulumi.<stack>.yaml).
+    names = stack.image_pull_secrets
+    return {"imagePullSecrets": [{"name": name} for name in names]} if names else {}
+
+
+def job_manifest(
+    run: SmokeRun, job_name: Any, runner_image: str, deadline_seconds: int, stack: StackConfig
+) -> dict[str, Any]:
     """A one-shot Job; no ttlSecondsAfterFinished: Pulumi must find the Job it created on the next run."""
     labels = _labels(run.model, run.version)
+    template_metadata: dict[str, Any] = {"labels": labels}
+    if annotations := job_pod_annotations(stack.istio):
+        template_metadata["annotations"] = annotations
     return {
         "metadata": {"name": job_name, "namespace": run.namespace, "labels": labels},
         "spec": {
@@ -148,16 +160,14 @@ def job_manifest(run: SmokeRun, job_name: Any, runner_image: str, deadline_secon
                 ]
             },
             "template": {
-                "metadata": {
-                    "labels": labels,
-                    # The checker calls through the mesh (STRICT mTLS). As a native sidecar the proxy stops
-                    # when the checker exits, so the Job can complete.
-                    "annotations": {"sidecar.istio.io/nativeSidecar": "true"},
-                },
+                # The checker calls through the mesh (STRICT mTLS); what lets the Job complete depends on
+                # the data plane (job_pod_annotations).
+                "metadata": template_metadata,
                 "spec": {
                     "restartPolicy": "Never",
                     "serviceAccountName": smoke_service_account_name(run.model),
                     "automountServiceAccountToken": False,
+                    **_pull_secrets(stack),
                     "securityContext": {
                         "runAsNonRoot": True,
                         "runAsUser": RUNNER_UID,
@@ -227,7 +237,7 @@ class SmokeGate(pulumi.ComponentResource):
         deadline = smoke_deadline_seconds(smoke)
         return k8s.batch.v1.Job(
             base,
-            **job_manifest(run, job_name, runner_image, deadline),
+            **job_manifest(run, job_name, runner_image, deadline, args.stack),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[args.deployments[run.version], config, account],

@@ -8,7 +8,8 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.traffic.smoke_gate import smoke_deadline_seconds, smoke_run
+from components.catalog.stack_config import StackConfig
+from components.traffic.smoke_gate import SmokeRun, job_manifest, smoke_deadline_seconds, smoke_run
 from modelstack.engine.render import run_program
 from tests.conftest import ROOT, objects_of_kind
 
@@ -34,7 +35,10 @@ def test_job_runs_the_checker_from_its_config_map(dev_render):
     assert container["image"].startswith("docker.io/library/python@sha256:")
     config_map = objects_of_kind(dev_render, "ConfigMap")[pod["volumes"][0]["configMap"]["name"]]
     assert config_map["immutable"] is True
-    assert config_map["data"]["smoke_check.py"] == (ROOT / "modelstack" / "release" / "smoke_check.py").read_text()
+    assert (
+        config_map["data"]["smoke_check.py"]
+        == (ROOT / "modelstack" / "release" / "smoke_check.py").read_text()
+    )
 
 
 def test_checker_spec_targets_the_versions_own_service(dev_render):
@@ -131,3 +135,37 @@ def test_only_models_with_smoke_tests_register_a_smoke_gate(dev_render):
     gates = [r.name for r in dev_render.resources if r.type == "modelstack:traffic:SmokeGate"]
 
     assert gates == ["vision-detector"]
+
+
+def _job_pod(stack: StackConfig) -> dict:
+    run = SmokeRun("llm", "v1", stack.namespace, "{}", "print()")
+    return job_manifest(run, "llm-v1-smoke-0", "python@sha256:" + "0" * 64, 300, stack)["spec"]["template"]
+
+
+def test_smoke_job_pulls_its_runner_with_the_stacks_image_pull_secrets(prod_render):
+    pod = _only(objects_of_kind(prod_render, "Job"), "vision-detector-v7-smoke")["spec"]["template"]["spec"]
+    assert pod["imagePullSecrets"] == [{"name": "registry-ml-pull"}]
+
+
+def test_smoke_job_of_a_stack_without_pull_secrets_names_none(dev_render):
+    pod = _only(objects_of_kind(dev_render, "Job"), "vision-detector-v7-smoke")["spec"]["template"]["spec"]
+    assert "imagePullSecrets" not in pod
+
+
+def test_smoke_job_proxy_is_a_native_sidecar_with_sidecar_cni():
+    """Istio ≥ 1.24 reads the per-pod annotation (precedence over ENABLE_NATIVE_SIDECARS): the proxy becomes
+    an init container with restartPolicy Always, which the kubelet stops once the checker exited."""
+    stack = StackConfig.model_validate({"namespace": "ml-test", "istio": {"dataplane": "sidecar-cni"}})
+    assert _job_pod(stack)["metadata"]["annotations"] == {"sidecar.istio.io/nativeSidecar": "true"}
+
+
+def test_smoke_job_under_ambient_asks_for_no_sidecar():
+    """Ambient pods get no proxy container (ztunnel carries their mutual TLS): nothing keeps the pod alive."""
+    stack = StackConfig.model_validate(
+        {
+            "namespace": "ml-test",
+            "istio": {"dataplane": "ambient"},
+            "monitoring": {"prometheusServiceAccount": "monitoring/prometheus-k8s"},
+        }
+    )
+    assert "annotations" not in _job_pod(stack)["metadata"]
