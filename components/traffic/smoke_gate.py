@@ -73,9 +73,16 @@ class SmokeRun:
         digest = content_hash({"checker": self.checker, "spec": self.spec_json})
         return f"{version_object_name(self.model, self.version)}-smoke-{digest}"
 
-    def job_name(self, image: str, runner_image: str) -> str:
+    def job_name(self, image: str, runner_image: str, pod: Mapping[str, Any]) -> str:
+        """`pod`: what the stack adds to the pod template (`stack_pod_settings`)."""
         digest = content_hash(
-            {"checker": self.checker, "spec": self.spec_json, "image": image, "runner": runner_image}
+            {
+                "checker": self.checker,
+                "spec": self.spec_json,
+                "image": image,
+                "runner": runner_image,
+                "pod": pod,
+            }
         )
         return f"{version_object_name(self.model, self.version)}-smoke-{digest}"
 
@@ -133,10 +140,16 @@ def _container(runner_image: str) -> dict[str, Any]:
     }
 
 
-def _pull_secrets(stack: StackConfig) -> dict[str, Any]:
-    # The runner image comes from the stack's registry like the model images do (Pulumi.<stack>.yaml).
-    names = stack.image_pull_secrets
-    return {"imagePullSecrets": [{"name": name} for name in names]} if names else {}
+def stack_pod_settings(stack: StackConfig) -> dict[str, Any]:
+    """What the stack adds to a Job's pod template: the data plane's annotations and the pull secrets (the
+    runner image comes from the stack's registry like the model images). Part of the Job's name, since a
+    Job's template is immutable: a changed setting is a new Job, never an update the API server refuses."""
+    settings: dict[str, Any] = {}
+    if annotations := job_pod_annotations(stack.istio):
+        settings["annotations"] = annotations
+    if names := stack.image_pull_secrets:
+        settings["imagePullSecrets"] = [{"name": name} for name in names]
+    return settings
 
 
 def job_manifest(
@@ -144,9 +157,13 @@ def job_manifest(
 ) -> dict[str, Any]:
     """A one-shot Job; no ttlSecondsAfterFinished: Pulumi must find the Job it created on the next run."""
     labels = _labels(run.model, run.version)
+    settings = stack_pod_settings(stack)
     template_metadata: dict[str, Any] = {"labels": labels}
-    if annotations := job_pod_annotations(stack.istio):
-        template_metadata["annotations"] = annotations
+    if "annotations" in settings:
+        template_metadata["annotations"] = settings["annotations"]
+    pull_secrets = (
+        {"imagePullSecrets": settings["imagePullSecrets"]} if "imagePullSecrets" in settings else {}
+    )
     return {
         "metadata": {"name": job_name, "namespace": run.namespace, "labels": labels},
         "spec": {
@@ -167,7 +184,7 @@ def job_manifest(
                     "restartPolicy": "Never",
                     "serviceAccountName": smoke_service_account_name(run.model),
                     "automountServiceAccountToken": False,
-                    **_pull_secrets(stack),
+                    **pull_secrets,
                     "securityContext": {
                         "runAsNonRoot": True,
                         "runAsUser": RUNNER_UID,
@@ -231,8 +248,9 @@ class SmokeGate(pulumi.ComponentResource):
         config = k8s.core.v1.ConfigMap(
             base, **config_map_manifest(run), opts=pulumi.ResourceOptions(parent=self)
         )
+        pod = stack_pod_settings(args.stack)
         job_name = pulumi.Output.from_input(args.images[run.version]).apply(
-            lambda image: run.job_name(image, runner_image)
+            lambda image: run.job_name(image, runner_image, pod)
         )
         deadline = smoke_deadline_seconds(smoke)
         return k8s.batch.v1.Job(

@@ -9,7 +9,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.catalog.stack_config import StackConfig
-from components.traffic.smoke_gate import SmokeRun, job_manifest, smoke_deadline_seconds, smoke_run
+from components.traffic.smoke_gate import (
+    SmokeRun,
+    job_manifest,
+    smoke_deadline_seconds,
+    smoke_run,
+    stack_pod_settings,
+)
 from modelstack.engine.render import run_program
 from tests.conftest import ROOT, objects_of_kind
 
@@ -85,9 +91,9 @@ def test_changed_golden_request_or_image_is_a_new_job(catalog_with):
     ]
     image = original.versions["v7"].image
     runner = "python@sha256:" + "0" * 64
-    assert runs[0].job_name(image, runner) != runs[1].job_name(image, runner)
-    assert runs[0].job_name(image, runner) != runs[0].job_name(image + "x", runner)
-    assert runs[0].job_name(image, runner) == runs[0].job_name(image, runner)
+    assert runs[0].job_name(image, runner, {}) != runs[1].job_name(image, runner, {})
+    assert runs[0].job_name(image, runner, {}) != runs[0].job_name(image + "x", runner, {})
+    assert runs[0].job_name(image, runner, {}) == runs[0].job_name(image, runner, {})
 
 
 def test_deadline_covers_every_retry_of_every_request(catalog_with):
@@ -169,3 +175,20 @@ def test_smoke_job_under_ambient_asks_for_no_sidecar():
         }
     )
     assert "annotations" not in _job_pod(stack)["metadata"]
+
+
+def test_a_changed_pull_secret_or_data_plane_is_a_new_job():
+    """A Job's pod template is immutable: a stack setting that changes it must change the Job's name."""
+    run = SmokeRun("llm", "v1", "ml-test", "{}", "print()")
+    image, runner = "llm@sha256:" + "1" * 64, "python@sha256:" + "0" * 64
+    stacks = [
+        {"namespace": "ml-test"},
+        {"namespace": "ml-test", "secrets": {"pull": [".dockerconfigjson"]}, "imagePullSecrets": ["pull"]},
+        {
+            "namespace": "ml-test",
+            "istio": {"dataplane": "ambient"},
+            "monitoring": {"prometheusServiceAccount": "monitoring/prometheus-k8s"},
+        },
+    ]
+    names = {run.job_name(image, runner, stack_pod_settings(StackConfig.model_validate(s))) for s in stacks}
+    assert len(names) == len(stacks)
