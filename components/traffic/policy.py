@@ -53,13 +53,6 @@ class TrafficPolicy(pulumi.ComponentResource):
             model, **model_service_manifest(model, spec, namespace), opts=child
         )
         self._access(model, spec, args.stack, child)
-        self.destination_rule = k8s.apiextensions.CustomResource(
-            f"{model}-destination-rule",
-            api_version=ISTIO_NETWORKING,
-            kind="DestinationRule",
-            **destination_rule_manifest(model, spec, namespace),
-            opts=child,
-        )
         # A subset is its version's own object, so the engine orders it against the routes both ways: a new
         # one is created before the VirtualService names it (it depends on it), a retired one is deleted
         # after the VirtualService stopped naming it (deletes run after every update, dependents first).
@@ -73,6 +66,15 @@ class TrafficPolicy(pulumi.ComponentResource):
             )
             for version in spec.versions
         }
+        self.destination_rule = k8s.apiextensions.CustomResource(
+            f"{model}-destination-rule",
+            api_version=ISTIO_NETWORKING,
+            kind="DestinationRule",
+            **destination_rule_manifest(model, spec, namespace),
+            # Stacks rendered before the split had the subsets in this rule: dropping them waits until every
+            # version's own rule exists (istiod keeps the older of two definitions of a subset meanwhile).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.subsets.values())),
+        )
         # Weights move only after every gate passed, and routes name only subsets (and a policy) that exist.
         self.virtual_service = k8s.apiextensions.CustomResource(
             f"{model}-virtual-service",

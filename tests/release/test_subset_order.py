@@ -52,6 +52,14 @@ def test_the_virtual_service_depends_on_every_versions_subset_rule(monkeypatch):
     assert {"llm-chat-destination-rule", "llm-chat-v1-subset", "llm-chat-v2-subset"} <= set(waits)
 
 
+def test_the_policy_rule_waits_for_every_subset_rule(monkeypatch):
+    """A stack from before the split has the subsets in the policy rule: the update that drops them from
+    there runs only once every version's own rule exists."""
+    seen = _registered_dependencies(monkeypatch)
+    waits = seen["llm-chat-destination-rule"]["depends_on"]
+    assert {"llm-chat-v1-subset", "llm-chat-v2-subset"} <= set(waits)
+
+
 def test_no_subset_rule_depends_on_the_routes(monkeypatch):
     """A subset waiting for the VirtualService would be created after the routes that name it."""
     seen = _registered_dependencies(monkeypatch)
