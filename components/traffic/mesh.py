@@ -27,6 +27,22 @@ def namespace_labels(istio: IstioConfig) -> dict[str, str]:
     return {"istio-injection": "enabled"}
 
 
+def job_pod_annotations(istio: IstioConfig) -> dict[str, str]:
+    """What lets a Job's pod that calls through the mesh complete.
+
+    `sidecar-cni`: the injected proxy runs as a Kubernetes native sidecar (an init container with
+    `restartPolicy: Always`, Istio ≥ 1.24 per pod, Kubernetes ≥ 1.29): it starts before the checker and the
+    kubelet stops it once the checker exited, so the Job completes. Turning injection off is no way out: the
+    model's STRICT PeerAuthentication refuses a caller without a mesh certificate. Calling the agent's
+    `/quitquitquit` would need every exit path of the checker to reach it, and holding the checker until
+    the proxy is up besides. `ambient`: no sidecar at all (ztunnel on the node carries the pod's mutual
+    TLS), so nothing to stop. Sources: docs/upstream-interfaces.md#smoke-jobs-in-the-mesh.
+    """
+    if istio.dataplane is Dataplane.AMBIENT:
+        return {}
+    return {"sidecar.istio.io/nativeSidecar": "true"}
+
+
 def merges_metrics(server: ServerPreset, istio: IstioConfig) -> bool:
     """Metrics on the (STRICT) serving port, scraped through the sidecar's merged endpoint."""
     return istio.dataplane is Dataplane.SIDECAR_CNI and server.metrics_port == server.port

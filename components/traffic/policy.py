@@ -21,6 +21,8 @@ from components.traffic.routing import (
     ISTIO_NETWORKING,
     destination_rule_manifest,
     model_service_manifest,
+    subset_rule_name,
+    version_subset_manifest,
     virtual_service_manifest,
 )
 
@@ -37,6 +39,8 @@ class TrafficPolicyArgs:
 class TrafficPolicy(pulumi.ComponentResource):
     service: k8s.core.v1.Service
     destination_rule: k8s.apiextensions.CustomResource
+    subsets: dict[str, k8s.apiextensions.CustomResource]
+    """Each version's subset rule, by version."""
     virtual_service: k8s.apiextensions.CustomResource
 
     def __init__(
@@ -49,21 +53,37 @@ class TrafficPolicy(pulumi.ComponentResource):
             model, **model_service_manifest(model, spec, namespace), opts=child
         )
         self._access(model, spec, args.stack, child)
+        # A subset is its version's own object, so the engine orders it against the routes both ways: a new
+        # one is created before the VirtualService names it (it depends on it), a retired one is deleted
+        # after the VirtualService stopped naming it (deletes run after every update, dependents first).
+        self.subsets = {
+            version: k8s.apiextensions.CustomResource(
+                f"{subset_rule_name(model, version)}-subset",
+                api_version=ISTIO_NETWORKING,
+                kind="DestinationRule",
+                **version_subset_manifest(model, version, namespace),
+                opts=child,
+            )
+            for version in spec.versions
+        }
         self.destination_rule = k8s.apiextensions.CustomResource(
             f"{model}-destination-rule",
             api_version=ISTIO_NETWORKING,
             kind="DestinationRule",
             **destination_rule_manifest(model, spec, namespace),
-            opts=child,
+            # Stacks rendered before the split had the subsets in this rule: dropping them waits until every
+            # version's own rule exists (istiod keeps the older of two definitions of a subset meanwhile).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.subsets.values())),
         )
-        # Subsets exist before routes name them, and weights move only after every gate passed.
+        # Weights move only after every gate passed, and routes name only subsets (and a policy) that exist.
         self.virtual_service = k8s.apiextensions.CustomResource(
             f"{model}-virtual-service",
             api_version=ISTIO_NETWORKING,
             kind="VirtualService",
             **virtual_service_manifest(model, spec, args.stack),
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[self.service, self.destination_rule, *args.gates]
+                parent=self,
+                depends_on=[self.service, self.destination_rule, *self.subsets.values(), *args.gates],
             ),
         )
         self.register_outputs({"service": model})

@@ -1,4 +1,9 @@
-"""Routing manifests of one model: its Service, VirtualService (matches, weights, mirror) and DestinationRule.
+"""Routing manifests of one model: its Service, VirtualService (matches, weights, mirror) and DestinationRules.
+
+The model's DestinationRule carries the traffic policy and no subsets; each version's subset is a
+DestinationRule of its own (`<model>-<version>`, same host), which istiod merges into the model's. A subset
+is thereby an object of its version: Pulumi creates it before the routes that name it and deletes it only
+after they stopped naming it (docs/traffic-and-releases.md#adding-and-retiring-subsets).
 
 Pure functions from validated catalog objects to camelCase dicts; `TrafficPolicy` registers them.
 """
@@ -10,7 +15,7 @@ from typing import Any
 from components.catalog.model import ModelSpec
 from components.catalog.stack_config import StackConfig
 from components.catalog.traffic import RouteMatch, TrafficSpec
-from components.naming import model_labels
+from components.naming import model_labels, version_labels, version_object_name
 from components.traffic.names import MESH_GATEWAY, external_host, mesh_host, model_service_name
 
 ISTIO_NETWORKING = "networking.istio.io/v1"
@@ -143,7 +148,8 @@ def _outlier_detection(traffic: TrafficSpec) -> dict[str, Any]:
 
 
 def destination_rule_manifest(model: str, spec: ModelSpec, namespace: str) -> dict[str, Any]:
-    """One subset per version (by the `version` pod label), mutual TLS, pool limits and outlier ejection."""
+    """The model's policy for every version: mutual TLS, pool limits and outlier ejection. No subsets: those
+    are the versions' own rules, and istiod takes the top-level policy from the one rule that has it."""
     return {
         "metadata": {
             "name": model_service_name(model),
@@ -157,6 +163,25 @@ def destination_rule_manifest(model: str, spec: ModelSpec, namespace: str) -> di
                 "connectionPool": _connection_pool(spec.traffic),
                 "outlierDetection": _outlier_detection(spec.traffic),
             },
-            "subsets": [{"name": v, "labels": {"version": v}} for v in spec.versions],
+        },
+    }
+
+
+def subset_rule_name(model: str, version: str) -> str:
+    return version_object_name(model, version)
+
+
+def version_subset_manifest(model: str, version: str, namespace: str) -> dict[str, Any]:
+    """`<model>-<version>`: the version's subset (by the `version` pod label) of the model's host, and
+    nothing else, so that istiod merges it into the model's rule and keeps that rule's traffic policy."""
+    return {
+        "metadata": {
+            "name": subset_rule_name(model, version),
+            "namespace": namespace,
+            "labels": version_labels(model, version),
+        },
+        "spec": {
+            "host": mesh_host(model, namespace),
+            "subsets": [{"name": version, "labels": {"version": version}}],
         },
     }

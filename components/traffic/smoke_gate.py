@@ -23,6 +23,7 @@ from components.catalog.model import ModelSpec
 from components.catalog.smoke import SmokeTest, to_checker_spec
 from components.catalog.stack_config import StackConfig
 from components.naming import PART_OF, content_hash, version_object_name
+from components.traffic.mesh import job_pod_annotations
 from components.traffic.names import smoke_service_account_name, version_endpoint
 
 CHECKER_FILE = "smoke_check.py"
@@ -72,9 +73,16 @@ class SmokeRun:
         digest = content_hash({"checker": self.checker, "spec": self.spec_json})
         return f"{version_object_name(self.model, self.version)}-smoke-{digest}"
 
-    def job_name(self, image: str, runner_image: str) -> str:
+    def job_name(self, image: str, runner_image: str, pod: Mapping[str, Any]) -> str:
+        """`pod`: what the stack adds to the pod template (`stack_pod_settings`)."""
         digest = content_hash(
-            {"checker": self.checker, "spec": self.spec_json, "image": image, "runner": runner_image}
+            {
+                "checker": self.checker,
+                "spec": self.spec_json,
+                "image": image,
+                "runner": runner_image,
+                "pod": pod,
+            }
         )
         return f"{version_object_name(self.model, self.version)}-smoke-{digest}"
 
@@ -132,9 +140,30 @@ def _container(runner_image: str) -> dict[str, Any]:
     }
 
 
-def job_manifest(run: SmokeRun, job_name: Any, runner_image: str, deadline_seconds: int) -> dict[str, Any]:
+def stack_pod_settings(stack: StackConfig) -> dict[str, Any]:
+    """What the stack adds to a Job's pod template: the data plane's annotations and the pull secrets (the
+    runner image comes from the stack's registry like the model images). Part of the Job's name, since a
+    Job's template is immutable: a changed setting is a new Job, never an update the API server refuses."""
+    settings: dict[str, Any] = {}
+    if annotations := job_pod_annotations(stack.istio):
+        settings["annotations"] = annotations
+    if names := stack.image_pull_secrets:
+        settings["imagePullSecrets"] = [{"name": name} for name in names]
+    return settings
+
+
+def job_manifest(
+    run: SmokeRun, job_name: Any, runner_image: str, deadline_seconds: int, stack: StackConfig
+) -> dict[str, Any]:
     """A one-shot Job; no ttlSecondsAfterFinished: Pulumi must find the Job it created on the next run."""
     labels = _labels(run.model, run.version)
+    settings = stack_pod_settings(stack)
+    template_metadata: dict[str, Any] = {"labels": labels}
+    if "annotations" in settings:
+        template_metadata["annotations"] = settings["annotations"]
+    pull_secrets = (
+        {"imagePullSecrets": settings["imagePullSecrets"]} if "imagePullSecrets" in settings else {}
+    )
     return {
         "metadata": {"name": job_name, "namespace": run.namespace, "labels": labels},
         "spec": {
@@ -148,16 +177,14 @@ def job_manifest(run: SmokeRun, job_name: Any, runner_image: str, deadline_secon
                 ]
             },
             "template": {
-                "metadata": {
-                    "labels": labels,
-                    # The checker calls through the mesh (STRICT mTLS). As a native sidecar the proxy stops
-                    # when the checker exits, so the Job can complete.
-                    "annotations": {"sidecar.istio.io/nativeSidecar": "true"},
-                },
+                # The checker calls through the mesh (STRICT mTLS); what lets the Job complete depends on
+                # the data plane (job_pod_annotations).
+                "metadata": template_metadata,
                 "spec": {
                     "restartPolicy": "Never",
                     "serviceAccountName": smoke_service_account_name(run.model),
                     "automountServiceAccountToken": False,
+                    **pull_secrets,
                     "securityContext": {
                         "runAsNonRoot": True,
                         "runAsUser": RUNNER_UID,
@@ -221,13 +248,14 @@ class SmokeGate(pulumi.ComponentResource):
         config = k8s.core.v1.ConfigMap(
             base, **config_map_manifest(run), opts=pulumi.ResourceOptions(parent=self)
         )
+        pod = stack_pod_settings(args.stack)
         job_name = pulumi.Output.from_input(args.images[run.version]).apply(
-            lambda image: run.job_name(image, runner_image)
+            lambda image: run.job_name(image, runner_image, pod)
         )
         deadline = smoke_deadline_seconds(smoke)
         return k8s.batch.v1.Job(
             base,
-            **job_manifest(run, job_name, runner_image, deadline),
+            **job_manifest(run, job_name, runner_image, deadline, args.stack),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[args.deployments[run.version], config, account],

@@ -16,7 +16,7 @@ from .accelerators import accelerators_requested_whole
 from .advisory import pdb_per_deployment, resource_requests_set, topology_spread
 from .autoscaling import hpa_managed_without_replicas, hpa_targets_exist
 from .images import images_by_digest
-from .istio import virtual_service_subsets_defined
+from .istio import destination_rules_merge_whole, virtual_service_subsets_defined
 from .pod_security import restricted_pod_security
 from .probes import probes_on_exposed_ports
 from .services import no_public_services
@@ -29,6 +29,7 @@ POLICIES: tuple[ResourceValidationPolicy | StackValidationPolicy, ...] = (
     no_public_services,
     hpa_managed_without_replicas,
     virtual_service_subsets_defined,
+    destination_rules_merge_whole,
     hpa_targets_exist,
     pdb_per_deployment,
     topology_spread,

@@ -1,4 +1,5 @@
-"""Stack policies of Istio routing: every subset a VirtualService routes to is defined by a DestinationRule."""
+"""Stack policies of Istio routing: every subset a VirtualService routes to is defined by a DestinationRule,
+and the DestinationRules of one host merge without istiod dropping part of them."""
 
 from __future__ import annotations
 
@@ -83,4 +84,56 @@ virtual_service_subsets_defined = StackValidationPolicy(
     description="Every subset a VirtualService routes or mirrors to is defined by a DestinationRule for that host.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_undefined_subsets,
+)
+
+
+def _merged_rules(resources: Sequence[PolicyResource]) -> dict[tuple[str, str], list[PolicyResource]]:
+    """The DestinationRules istiod merges into one: same namespace and host, no workload selector."""
+    groups: dict[tuple[str, str], list[PolicyResource]] = {}
+    for rule in resources:
+        if not is_istio(rule.props, DESTINATION_RULE_KIND) or dig(rule.props, "spec", "workloadSelector"):
+            continue
+        namespace = resource_namespace(rule) or ""
+        host = full_host(str(dig(rule.props, "spec", "host") or ""), namespace)
+        groups.setdefault((namespace, host), []).append(rule)
+    return groups
+
+
+def _rule_name(rule: PolicyResource) -> str:
+    return str(dig(rule.props, "metadata", "name"))
+
+
+def _lossy_merges(args: StackValidationArgs, report: ReportViolation) -> None:
+    """istiod concatenates the subsets of one host's rules and keeps only the first top-level traffic
+    policy and the first subset of a name, by creation time (pilot/pkg/model/destination_rule.go)."""
+    for (_, host), rules in _merged_rules(args.resources).items():
+        with_policy = [r for r in rules if dig(r.props, "spec", "trafficPolicy")]
+        for rule in with_policy[1:]:
+            report(
+                f"It sets a top-level trafficPolicy for {host}, as DestinationRule {_rule_name(with_policy[0])} "
+                "does; istiod merges the two and keeps only the older rule's policy. Keep the policy in one "
+                "rule of the host.",
+                rule.urn,
+            )
+        first_of: dict[str, str] = {}
+        for rule in rules:
+            for subset in items(dig(rule.props, "spec", "subsets")):
+                name = str(subset.get("name")) if isinstance(subset, Mapping) else ""
+                if name in first_of:
+                    report(
+                        f"It defines subset {name!r} of {host}, as DestinationRule {first_of[name]} does; "
+                        "istiod keeps only the older definition. Define each subset once.",
+                        rule.urn,
+                    )
+                else:
+                    first_of[name] = _rule_name(rule)
+
+
+destination_rules_merge_whole = StackValidationPolicy(
+    name="destinationrules-merge-whole",
+    description=(
+        "The DestinationRules of one host set at most one top-level trafficPolicy and define each subset once."
+    ),
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_lossy_merges,
 )

@@ -34,9 +34,9 @@ WEIGHT_MODEL = 0
 """An exposed, autoscaled LLM (whole GPUs)."""
 NEW_VERSION_MODEL = 5
 """An autoscaled detector on MIG slices."""
-LISTS_VERSIONS = {"VirtualService", "DestinationRule", "PrometheusRule"}
-"""A model's objects that enumerate its versions: the traffic split, the subsets, and the alert rules
-(they select the versions' workloads by name)."""
+LISTS_VERSIONS = {"VirtualService", "PrometheusRule"}
+"""A model's objects that enumerate its versions: the traffic split and the alert rules (they select the
+versions' workloads by name). Subsets are not among them: each version's is a DestinationRule of its own."""
 
 Objects = dict[str, dict[str, Any]]
 
@@ -111,5 +111,5 @@ def test_a_new_version_creates_only_its_objects_and_updates_only_its_models_vers
     others = {(s.action, kind_and_name(s.key)) for s in result.steps if s.action is not Action.CREATE}
     assert created, "the new version has objects"
     assert all(is_version_object(key, model, "v3") for key in created), sorted(created)
-    assert {kind for kind, _ in map(kind_and_name, created)} >= {"Deployment", "Service"}
+    assert {kind for kind, _ in map(kind_and_name, created)} >= {"Deployment", "Service", "DestinationRule"}
     assert others == {(Action.UPDATE, (kind, model)) for kind in LISTS_VERSIONS}

@@ -20,7 +20,16 @@ from tests.cluster.cluster import LocalCluster
 from tests.cluster.nodes import pool_nodes, stack_node_pools
 from tests.cluster.stacks import condition, platform_objects, write_stack_file
 from tests.engine.catalog_edits import add_version, edit_catalog, set_config, set_weights
-from tests.engine.engine import Pulumi, Stack, engine_operations, git, new_stack, offline_render
+from tests.engine.engine import (
+    Pulumi,
+    Stack,
+    StepEvent,
+    engine_operations,
+    git,
+    new_stack,
+    offline_render,
+    step_at,
+)
 
 STACK = "release"
 NAMESPACE = "ms-release"
@@ -40,13 +49,9 @@ class Release:
     def project(self) -> Path:
         return self.stack.project
 
-    def up(self, log: str) -> list[dict[str, Any]]:
-        """`pulumi up`, returning the engine's events in the order it emitted them."""
-        events = self.where / f"{log}.events.jsonl"
-        self.stack.run(
-            "up", "--stack", self.stack.name, "--yes", "--skip-preview", "--event-log", str(events)
-        )
-        return [json.loads(line) for line in events.read_text(encoding="utf-8").splitlines() if line.strip()]
+    def up(self) -> list[StepEvent]:
+        """`pulumi up`, returning the engine's steps in the order it took them."""
+        return self.stack.up_with_events()
 
     def get(self, resource: str, name: str) -> dict[str, Any] | None:
         out = self.cluster.kubectl(
@@ -81,7 +86,7 @@ def release(
             objects, _ = offline_render(stack.project, STACK, where / "offline")
             with platform_objects(cluster, NAMESPACE, objects) as errors:
                 released = Release(cluster, stack, where)
-                released.up("initial")
+                released.up()
             assert not errors, errors
             yield released
         finally:
@@ -102,15 +107,6 @@ def _generations(release: Release, resource: str) -> dict[str, int]:
     }
 
 
-def _step_index(events: list[dict[str, Any]], kind: str, name: str, event: str) -> int:
-    """Position of the first `event` (resourcePreEvent / resOutputsEvent) for the object `name`."""
-    for index, entry in enumerate(events):
-        metadata = (entry.get(event) or {}).get("metadata") or {}
-        if metadata.get("type", "").endswith(f":{kind}") and metadata.get("urn", "").endswith(f"::{name}"):
-            return index
-    raise AssertionError(f"no {event} for {kind} {name} in the engine's events")
-
-
 def test_a_weight_change_is_one_update_of_the_virtual_service(release: Release) -> None:
     release.saved["routing"] = {
         "virtualservice": release.must_get("virtualservice.networking.istio.io", "llm-chat")["spec"],
@@ -121,7 +117,7 @@ def test_a_weight_change_is_one_update_of_the_virtual_service(release: Release) 
 
     assert engine_operations(release.stack.preview()) == {VIRTUAL_SERVICE: "update"}
     before = release.must_get("virtualservice.networking.istio.io", "llm-chat")["metadata"]["generation"]
-    release.up("weights")
+    release.up()
 
     virtual_service = release.must_get("virtualservice.networking.istio.io", "llm-chat")
     assert _routes(virtual_service) == {"v1": 80, "v2": 20}
@@ -136,7 +132,7 @@ def test_a_new_version_is_available_before_its_routes_change(release: Release) -
     }
     with_v3, make_room = add_version("llm-chat", "v2", "v3", weight=10), set_weights("llm-chat", v1=70, v2=20)
     edit_catalog(release.project, lambda models: (with_v3(models), make_room(models)), "llm-chat: v3 at 10 %")
-    events = release.up("new-version")
+    events = release.up()
 
     deployment = release.must_get("deployment", "llm-chat-v3")
     assert condition(deployment, "Available") == "True", deployment.get("status")
@@ -148,18 +144,19 @@ def test_a_new_version_is_available_before_its_routes_change(release: Release) -
         "v3": 10,
     }
     # The engine finished the Deployment (its await: Available) before it started on the routes.
-    available = _step_index(events, "Deployment", "llm-chat-v3", "resOutputsEvent")
-    routed = _step_index(events, "VirtualService", "llm-chat-virtual-service", "resourcePreEvent")
+    available = step_at(events, "done", "create", "llm-chat-v3", "Deployment")
+    routed = step_at(events, "start", "update", "llm-chat-virtual-service")
     assert available < routed, (available, routed)
 
 
 def test_git_revert_and_up_return_the_cluster_to_the_previous_state(release: Release) -> None:
     git(release.project, "revert", "--no-edit", "HEAD")
-    release.up("revert")
+    release.up()
 
     assert release.get("deployment", "llm-chat-v3") is None
     assert release.get("service", "llm-chat-v3") is None
     assert release.get("persistentvolumeclaim", "llm-chat-v3-weights") is None
+    assert release.get("destinationrule.networking.istio.io", "llm-chat-v3") is None
     before = release.saved["before-v3"]
     assert (
         release.must_get("virtualservice.networking.istio.io", "llm-chat")["spec"] == before["virtualservice"]
@@ -178,7 +175,7 @@ def test_a_changed_config_is_a_new_immutable_config_map_never_an_edit(release: R
     operations = engine_operations(release.stack.preview())
     config_maps = {key[3]: op for key, op in operations.items() if key[1] == "ConfigMap"}
     assert sorted(config_maps.values()) == ["create", "delete"], operations
-    release.up("config")
+    release.up()
 
     new = {name for name in release.names("configmaps") if name.startswith("llm-chat-v2-")}
     assert len(new) == 1 and new != old, (old, new)

@@ -36,8 +36,9 @@ def set_weights(model: str, **weights: int) -> CatalogEdit:
     return edit
 
 
-def add_version(model: str, source: str, name: str, weight: int = 0) -> CatalogEdit:
-    """`name`, a copy of `source` with a new image digest and weights of its own, at `weight`."""
+def add_version(model: str, source: str, name: str, weight: int = 0, pinned: bool = False) -> CatalogEdit:
+    """`name`, a copy of `source` with a new image digest and weights of its own, at `weight`; `pinned`:
+    with a header pin of its own (a new route)."""
 
     def edit(models: Any) -> None:
         versions = models[model]["versions"]
@@ -45,6 +46,8 @@ def add_version(model: str, source: str, name: str, weight: int = 0) -> CatalogE
         new["image"] = new["image"].split("@")[0] + "@" + NEW_DIGEST
         new["weight"] = weight
         new.pop("match", None)
+        if pinned:
+            new["match"] = [{"header": "x-model-version", "value": name}]
         csi = (new.get("modelWeights") or {}).get("volume", {}).get("csi")
         if csi:
             csi["volumeHandle"] = f"{model}-weights-{name}"

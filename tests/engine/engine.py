@@ -244,6 +244,51 @@ def read_objects(directory: Path) -> dict[ObjectId, dict[str, Any]]:
     return objects
 
 
+@dataclass(frozen=True)
+class StepEvent:
+    """One step of a deployment as the engine reports it: `start` (resourcePreEvent) or `done`
+    (resOutputsEvent), with its operation and the resource's logical name (the URN's last part)."""
+
+    sequence: int
+    phase: str
+    op: str
+    name: str
+    type: str = ""
+    """The resource's type token, e.g. `kubernetes:apps/v1:Deployment` (several kinds share a name)."""
+
+
+_PHASES = {"resourcePreEvent": "start", "resOutputsEvent": "done"}
+
+
+def step_events(event_log: str) -> list[StepEvent]:
+    """The step events of an `--event-log` file (one JSON engine event a line), in the engine's order."""
+    events: list[StepEvent] = []
+    for line in filter(None, (raw.strip() for raw in event_log.splitlines())):
+        event = json.loads(line)
+        for key, phase in _PHASES.items():
+            if key in event:
+                metadata = event[key]["metadata"]
+                name = metadata["urn"].rsplit("::", 1)[-1]
+                events.append(
+                    StepEvent(int(event["sequence"]), phase, metadata["op"], name, metadata.get("type", ""))
+                )
+    return sorted(events, key=lambda e: e.sequence)
+
+
+def step_at(events: list[StepEvent], phase: str, op: str, name: str, kind: str | None = None) -> int:
+    """The sequence number of one step's start or end (of the object of `kind` when names are shared);
+    fails naming what the run did instead."""
+    found = [
+        e.sequence
+        for e in events
+        if (e.phase, e.op, e.name) == (phase, op, name) and (kind is None or e.type.endswith(f":{kind}"))
+    ]
+    if len(found) != 1:
+        steps = sorted({(e.op, e.name) for e in events if e.op not in ("same", "read")})
+        raise AssertionError(f"expected one {phase} of {op} {name}, found {len(found)}; steps: {steps}")
+    return found[0]
+
+
 # --- stacks of project copies -----------------------------------------------------------------------
 
 
@@ -263,6 +308,20 @@ class Stack:
 
     def preview(self, *extra: str) -> dict[str, Any]:
         return self.engine.preview_json(self.project, self.name, *extra)
+
+    def up_with_events(self) -> list[StepEvent]:
+        """`pulumi up` writing the engine's event stream, read back as step events. The CLI registers
+        `--event-log` only with PULUMI_DEBUG_COMMANDS set (pkg/cmd/pulumi/operations/up.go)."""
+        log = self.project.parent / f"events-{self.name}.jsonl"
+        log.unlink(missing_ok=True)
+        engine = Pulumi(
+            self.engine.toolchain,
+            self.engine.home,
+            self.engine.backend,
+            {**self.engine.extra_env, "PULUMI_DEBUG_COMMANDS": "true"},
+        )
+        engine.run(self.project, "up", "--stack", self.name, "--yes", "--skip-preview", "--event-log", str(log))
+        return step_events(log.read_text(encoding="utf-8"))
 
     def destroy(self) -> None:
         self.run("destroy", "--stack", self.name, "--yes", "--skip-preview", check=False)

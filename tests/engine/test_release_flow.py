@@ -28,6 +28,7 @@ from tests.engine.engine import (
     git,
     new_stack,
     offline_operations,
+    step_at,
 )
 
 NAMESPACE = "ml-dev"
@@ -65,15 +66,16 @@ def _expect_weight_change(operations: dict[ObjectId, str]) -> None:
 
 
 def _expect_version_objects(operation: str, version: str) -> Callable[[dict[ObjectId, str]], None]:
-    """Exactly `version`'s own objects get `operation`; only llm-chat's routing objects are updated."""
+    """Exactly `version`'s own objects get `operation`, its subset rule among them; only llm-chat's
+    objects are updated, and never the policy rule every version shares."""
 
     def expect(operations: dict[ObjectId, str]) -> None:
         touched = {key for key, op in operations.items() if op == operation}
         assert touched, operations
         assert all(_of_version(key, "llm-chat", version) for key in touched), sorted(touched)
-        assert {"Deployment", "Service", "ConfigMap"} <= {key[1] for key in touched}
+        assert {"Deployment", "Service", "ConfigMap", "DestinationRule"} <= {key[1] for key in touched}
         updated = {key for key, op in operations.items() if op == "update"}
-        assert (ISTIO, "DestinationRule", NAMESPACE, "llm-chat") in updated
+        assert (ISTIO, "DestinationRule", NAMESPACE, "llm-chat") not in updated
         assert all(key[3].startswith("llm-chat") for key in updated), sorted(updated)
         assert set(operations.values()) <= {operation, "update"}, operations
 
@@ -136,6 +138,51 @@ def test_real_and_offline_plans_agree_and_touch_only_the_step(
     step.expect(real)
     assert offline == real
     release_project.up()
+
+
+@dataclass(frozen=True)
+class RoutingOrder:
+    """A release step and the two steps of it the engine must run in order: `first` has finished before
+    `then` starts (Istio's make-before-break: a subset exists whenever a route names it)."""
+
+    name: str
+    prepare: tuple[CatalogEdit, ...]
+    edit: CatalogEdit
+    first: tuple[str, str]
+    then: tuple[str, str]
+
+
+ROUTING_ORDERS = [
+    RoutingOrder(
+        "a new pinned version's subset exists before its route",
+        (),
+        add_version("llm-chat", "v2", "v3", pinned=True),
+        first=("create", "llm-chat-v3-subset"),
+        then=("update", "llm-chat-virtual-service"),
+    ),
+    RoutingOrder(
+        "a retired version's routes are gone before its subset",
+        (set_weights("llm-chat", v1=100, v2=0),),
+        remove_version("llm-chat", "v2"),  # v2 keeps its header pin at weight 0: the route goes with it
+        first=("update", "llm-chat-virtual-service"),
+        then=("delete", "llm-chat-v2-subset"),
+    ),
+]
+
+
+@pytest.mark.parametrize("order", ROUTING_ORDERS, ids=lambda o: o.name)
+def test_the_engine_changes_routes_and_subsets_make_before_break(
+    release_project: ReleaseProject, order: RoutingOrder
+) -> None:
+    release_project.reset()
+    for number, prepare in enumerate(order.prepare):
+        edit_catalog(release_project.path, prepare, f"prepare {order.name} ({number})")
+        release_project.up()
+    edit_catalog(release_project.path, order.edit, order.name)
+
+    events = release_project.stack.up_with_events()
+
+    assert step_at(events, "done", *order.first) < step_at(events, "start", *order.then)
 
 
 def snapshot(directory: Path) -> dict[str, bytes]:

@@ -25,6 +25,7 @@ MANDATORY = {
     "no-public-services-outside-gateway",
     "hpa-managed-deployments-omit-replicas",
     "virtualservice-subsets-defined",
+    "destinationrules-merge-whole",
 }
 
 

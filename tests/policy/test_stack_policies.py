@@ -174,3 +174,52 @@ def test_pdb_selector_expressions_are_evaluated() -> None:
         "matchExpressions": [{"key": "version", "operator": "In", "values": ["v1", "v2"]}]
     }
     assert stack_violations("pdb-per-deployment", [(DEPLOYMENT, deployment()), (PDB, budget)]) == []
+
+
+def _named(rule: dict[str, Any], name: str, policy: bool = False) -> dict[str, Any]:
+    rule["metadata"]["name"] = name
+    if policy:
+        rule["spec"]["trafficPolicy"] = {"tls": {"mode": "ISTIO_MUTUAL"}}
+    return rule
+
+
+def test_a_policy_rule_and_one_subset_rule_per_version_merge_whole() -> None:
+    resources = [
+        (DR, _named(destination_rule(), "llm", policy=True)),
+        (DR, _named(destination_rule("v1"), "llm-v1")),
+        (DR, _named(destination_rule("v2", host="llm"), "llm-v2")),
+    ]
+    assert stack_violations("destinationrules-merge-whole", resources) == []
+
+
+def test_a_second_top_level_policy_for_a_host_is_refused() -> None:
+    resources = [
+        (DR, _named(destination_rule(), "llm", policy=True)),
+        (DR, _named(destination_rule("v1", host="llm"), "llm-v1", policy=True)),
+    ]
+    [(message, urn)] = stack_violations("destinationrules-merge-whole", resources)
+    assert urn == "urn:1"
+    assert "top-level trafficPolicy for llm.ml.svc.cluster.local, as DestinationRule llm does" in message
+
+
+def test_a_subset_defined_by_two_rules_of_a_host_is_refused() -> None:
+    resources = [
+        (DR, _named(destination_rule("v1"), "llm-v1")),
+        (DR, _named(destination_rule("v1"), "llm-v1-copy")),
+    ]
+    [(message, urn)] = stack_violations("destinationrules-merge-whole", resources)
+    assert urn == "urn:1"
+    assert "subset 'v1' of llm.ml.svc.cluster.local, as DestinationRule llm-v1 does" in message
+
+
+def test_rules_of_a_host_in_two_namespaces_are_not_merged() -> None:
+    resources = [
+        (DR, _named(destination_rule("v1", host="llm.ml.svc.cluster.local"), "a", policy=True)),
+        (
+            DR,
+            _named(
+                destination_rule("v1", host="llm.ml.svc.cluster.local", namespace="other"), "b", policy=True
+            ),
+        ),
+    ]
+    assert stack_violations("destinationrules-merge-whole", resources) == []

@@ -108,9 +108,10 @@ def test_full_release_walk(catalog_copy, tmp_path):
     created = {s.key for s in added.steps if s.action is Action.CREATE}
     assert "ml-dev/Deployment.apps/vision-detector-v8.yaml" in created
     assert any(k.startswith("ml-dev/Job.batch/vision-detector-v8-smoke-") for k in created)
-    # Weight 0: the new subset exists, but the routes do not change until the version is promoted.
+    # Weight 0: the new subset exists (its own rule), but the routes do not change until it is promoted.
     assert not any(s.kind == "VirtualService" for s in added.steps)
-    assert any(s.kind == "DestinationRule" and s.action is Action.UPDATE for s in added.steps)
+    assert "ml-dev/DestinationRule.networking.istio.io/vision-detector-v8.yaml" in created
+    assert not any(s.kind == "DestinationRule" and s.action is Action.UPDATE for s in added.steps)
 
     for weight, summary in (
         (10, "v7 100 → 90, v8 0 → 10"),
@@ -130,6 +131,7 @@ def test_full_release_walk(catalog_copy, tmp_path):
     assert out.splitlines()[0] == "vision-detector: v7 0 → retired"
     assert "- delete   ml-dev/Deployment.apps/vision-detector-v7" in out
     assert "- delete   ml-dev/Job.batch/vision-detector-v7-smoke-" in out
+    assert "- delete   ml-dev/DestinationRule.networking.istio.io/vision-detector-v7" in out
 
     final = catalog_copy.read_text()
     assert "detector-triton@sha256:83f56f12" not in final  # v7's image is gone

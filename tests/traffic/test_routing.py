@@ -100,13 +100,27 @@ def test_model_service_selects_every_version_of_the_model(dev_render):
     assert service["ports"] == [{"name": "http", "port": 8000, "targetPort": "http", "protocol": "TCP"}]
 
 
-def test_destination_rule_has_one_subset_per_version_by_label(dev_render):
-    rule = objects_of_kind(dev_render, "DestinationRule")["llm-chat"]["spec"]
-    assert rule["host"] == "llm-chat.ml-dev.svc.cluster.local"
-    assert rule["subsets"] == [
-        {"name": "v1", "labels": {"version": "v1"}},
-        {"name": "v2", "labels": {"version": "v2"}},
-    ]
+def test_each_version_defines_its_own_subset_of_the_model_host_by_label(dev_render):
+    rules = objects_of_kind(dev_render, "DestinationRule")
+    for version in ("v1", "v2"):
+        rule = rules[f"llm-chat-{version}"]["spec"]
+        assert rule == {
+            "host": "llm-chat.ml-dev.svc.cluster.local",
+            "subsets": [{"name": version, "labels": {"version": version}}],
+        }
+
+
+def test_only_the_models_rule_carries_a_traffic_policy_and_it_defines_no_subset(dev_render):
+    """istiod merges rules of one host: subsets are concatenated, the top-level policy is taken from the
+    rule that has one (pilot/pkg/model/destination_rule.go, mergeDestinationRule)."""
+    rules = {
+        n: r["spec"]
+        for n, r in objects_of_kind(dev_render, "DestinationRule").items()
+        if n.startswith("llm-chat")
+    }
+    assert sorted(rules) == ["llm-chat", "llm-chat-v1", "llm-chat-v2"]
+    assert [n for n, spec in rules.items() if "trafficPolicy" in spec] == ["llm-chat"]
+    assert "subsets" not in rules["llm-chat"]
 
 
 def test_destination_rule_uses_mesh_tls_and_the_documented_defaults(dev_render):

@@ -8,7 +8,14 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.traffic.smoke_gate import smoke_deadline_seconds, smoke_run
+from components.catalog.stack_config import StackConfig
+from components.traffic.smoke_gate import (
+    SmokeRun,
+    job_manifest,
+    smoke_deadline_seconds,
+    smoke_run,
+    stack_pod_settings,
+)
 from modelstack.engine.render import run_program
 from tests.conftest import ROOT, objects_of_kind
 
@@ -34,7 +41,10 @@ def test_job_runs_the_checker_from_its_config_map(dev_render):
     assert container["image"].startswith("docker.io/library/python@sha256:")
     config_map = objects_of_kind(dev_render, "ConfigMap")[pod["volumes"][0]["configMap"]["name"]]
     assert config_map["immutable"] is True
-    assert config_map["data"]["smoke_check.py"] == (ROOT / "modelstack" / "release" / "smoke_check.py").read_text()
+    assert (
+        config_map["data"]["smoke_check.py"]
+        == (ROOT / "modelstack" / "release" / "smoke_check.py").read_text()
+    )
 
 
 def test_checker_spec_targets_the_versions_own_service(dev_render):
@@ -81,9 +91,9 @@ def test_changed_golden_request_or_image_is_a_new_job(catalog_with):
     ]
     image = original.versions["v7"].image
     runner = "python@sha256:" + "0" * 64
-    assert runs[0].job_name(image, runner) != runs[1].job_name(image, runner)
-    assert runs[0].job_name(image, runner) != runs[0].job_name(image + "x", runner)
-    assert runs[0].job_name(image, runner) == runs[0].job_name(image, runner)
+    assert runs[0].job_name(image, runner, {}) != runs[1].job_name(image, runner, {})
+    assert runs[0].job_name(image, runner, {}) != runs[0].job_name(image + "x", runner, {})
+    assert runs[0].job_name(image, runner, {}) == runs[0].job_name(image, runner, {})
 
 
 def test_deadline_covers_every_retry_of_every_request(catalog_with):
@@ -131,3 +141,54 @@ def test_only_models_with_smoke_tests_register_a_smoke_gate(dev_render):
     gates = [r.name for r in dev_render.resources if r.type == "modelstack:traffic:SmokeGate"]
 
     assert gates == ["vision-detector"]
+
+
+def _job_pod(stack: StackConfig) -> dict:
+    run = SmokeRun("llm", "v1", stack.namespace, "{}", "print()")
+    return job_manifest(run, "llm-v1-smoke-0", "python@sha256:" + "0" * 64, 300, stack)["spec"]["template"]
+
+
+def test_smoke_job_pulls_its_runner_with_the_stacks_image_pull_secrets(prod_render):
+    pod = _only(objects_of_kind(prod_render, "Job"), "vision-detector-v7-smoke")["spec"]["template"]["spec"]
+    assert pod["imagePullSecrets"] == [{"name": "registry-ml-pull"}]
+
+
+def test_smoke_job_of_a_stack_without_pull_secrets_names_none(dev_render):
+    pod = _only(objects_of_kind(dev_render, "Job"), "vision-detector-v7-smoke")["spec"]["template"]["spec"]
+    assert "imagePullSecrets" not in pod
+
+
+def test_smoke_job_proxy_is_a_native_sidecar_with_sidecar_cni():
+    """Istio ≥ 1.24 reads the per-pod annotation (precedence over ENABLE_NATIVE_SIDECARS): the proxy becomes
+    an init container with restartPolicy Always, which the kubelet stops once the checker exited."""
+    stack = StackConfig.model_validate({"namespace": "ml-test", "istio": {"dataplane": "sidecar-cni"}})
+    assert _job_pod(stack)["metadata"]["annotations"] == {"sidecar.istio.io/nativeSidecar": "true"}
+
+
+def test_smoke_job_under_ambient_asks_for_no_sidecar():
+    """Ambient pods get no proxy container (ztunnel carries their mutual TLS): nothing keeps the pod alive."""
+    stack = StackConfig.model_validate(
+        {
+            "namespace": "ml-test",
+            "istio": {"dataplane": "ambient"},
+            "monitoring": {"prometheusServiceAccount": "monitoring/prometheus-k8s"},
+        }
+    )
+    assert "annotations" not in _job_pod(stack)["metadata"]
+
+
+def test_a_changed_pull_secret_or_data_plane_is_a_new_job():
+    """A Job's pod template is immutable: a stack setting that changes it must change the Job's name."""
+    run = SmokeRun("llm", "v1", "ml-test", "{}", "print()")
+    image, runner = "llm@sha256:" + "1" * 64, "python@sha256:" + "0" * 64
+    stacks = [
+        {"namespace": "ml-test"},
+        {"namespace": "ml-test", "secrets": {"pull": [".dockerconfigjson"]}, "imagePullSecrets": ["pull"]},
+        {
+            "namespace": "ml-test",
+            "istio": {"dataplane": "ambient"},
+            "monitoring": {"prometheusServiceAccount": "monitoring/prometheus-k8s"},
+        },
+    ]
+    names = {run.job_name(image, runner, stack_pod_settings(StackConfig.model_validate(s))) for s in stacks}
+    assert len(names) == len(stacks)

@@ -181,3 +181,17 @@ def test_a_key_the_declared_secret_lacks_is_located(tmp_path: Path) -> None:
 def test_a_declared_secret_and_key_pass(tmp_path: Path) -> None:
     make_project(tmp_path, _with_secret_env(), STACK + "  modelstack:secrets: {hf: [token]}\n")
     load_catalog(tmp_path / "models.yaml", load_stack_config(tmp_path, "test"))
+
+
+def test_every_pod_template_of_the_prod_stack_pulls_with_its_image_pull_secrets(prod_render) -> None:
+    """Model Deployments and smoke-test Jobs alike: any pod whose image sits in the private registry."""
+    templates = {
+        f"{m.kind}/{m.name}": m.body["spec"]["template"]["spec"]
+        for m in prod_render.manifests
+        if m.kind in ("Deployment", "Job")
+    }
+    assert {key.split("/")[0] for key in templates} == {"Deployment", "Job"}
+    missing = [
+        key for key, pod in templates.items() if pod.get("imagePullSecrets") != [{"name": "registry-ml-pull"}]
+    ]
+    assert missing == []
