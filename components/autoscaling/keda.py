@@ -20,6 +20,11 @@ from components.catalog.stack_config import AutoscalingConfig
 from components.naming import version_labels, version_object_name
 
 KEDA_API = "keda.sh/v1alpha1"
+TRANSFER_HPA_OWNERSHIP = "scaledobject.keda.sh/transfer-hpa-ownership"
+"""KEDA's webhook refuses a ScaledObject whose Deployment an HPA it does not own already scales, unless
+this annotation is "true" and `horizontalPodAutoscalerConfig.name` names that HPA: then KEDA adopts it
+(`apis/keda/v1alpha1/scaledobject_webhook.go`, `verifyHpas`). A stack switching from prometheus-adapter
+has exactly such an HPA, of the same name, until `pulumi up` deletes it."""
 
 
 def threshold(value: float) -> str:
@@ -66,6 +71,7 @@ def scaled_object_manifest(
             "name": name,
             "namespace": namespace,
             "labels": version_labels(model_name, version_name),
+            "annotations": {TRANSFER_HPA_OWNERSHIP: "true"},
         },
         "spec": {
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},

@@ -118,6 +118,14 @@ def test_the_hpa_keda_creates_is_named_like_the_version_so_the_at_max_alert_watc
     assert 'horizontalpodautoscaler=~"(llm-chat-v1|llm-chat-v2)"' in at_max["expr"]
 
 
+def test_a_stack_switching_from_the_adapter_hands_its_hpa_over_to_keda(chat) -> None:
+    # KEDA's webhook refuses a ScaledObject for a Deployment an HPA already scales unless the HPA it names
+    # may be adopted; pulumi up creates the ScaledObject before it deletes the old HPA of the same name.
+    for name, body in chat.items():
+        assert body["metadata"]["annotations"] == {"scaledobject.keda.sh/transfer-hpa-ownership": "true"}
+        assert body["spec"]["advanced"]["horizontalPodAutoscalerConfig"]["name"] == name
+
+
 def test_scaled_object_is_declared_by_its_model_version_after_its_deployment(
     monkeypatch, render_catalog
 ) -> None:
