@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components.autoscaling.adapter import AdapterRules, AdapterRulesArgs
 from components.catalog.catalog import Catalog
-from components.catalog.stack_config import KubernetesTarget, StackConfig
+from components.catalog.stack_config import AutoscalingEngine, KubernetesTarget, StackConfig
 from components.gpu.node_pool import GpuNodePool, GpuNodePoolArgs, MigManagerConfig, MigManagerConfigArgs
 from components.served_model import ServedModel, ServedModelArgs
 from components.traffic import ISTIO_SECURITY, namespace_peer_authentication_manifest
@@ -99,8 +99,11 @@ class ModelStack(pulumi.ComponentResource):
             )
             for model_name, model in args.catalog.models.items()
         }
-        # The metrics adapter's rules for every model's HPAs, in the adapter's namespace (once per stack).
-        self.adapter_rules = AdapterRules(
-            "adapter-rules", AdapterRulesArgs(args.catalog.models, args.stack), opts=child
+        # prometheus-adapter engine: this stack's rules for its HPAs, a fragment in the adapter's namespace
+        # that the platform merges (KEDA needs none: it serves its HPAs' metrics itself).
+        self.adapter_rules = (
+            AdapterRules("adapter-rules", AdapterRulesArgs(args.catalog.models, args.stack), opts=child)
+            if args.stack.autoscaling.engine is AutoscalingEngine.PROMETHEUS_ADAPTER
+            else None
         )
         self.register_outputs({"models": list(self.models)})

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,23 @@ VALIDATOR = SHARED / "tools" / "validate_manifests.py"
 @functools.cache
 def _render(stack: str) -> Render:
     return run_program(ROOT, stack)
+
+
+ENGINE_LINE = "    engine: keda\n"
+
+
+@functools.cache
+def _render_with_engine(stack: str, engine: str) -> Render:
+    """The repository's stack with `autoscaling.engine` switched, rendered from a copy of the project (the
+    catalog and its build contexts must lie inside the project the stack file belongs to)."""
+    project = Path(tempfile.mkdtemp(prefix=f"modelstack-{stack}-{engine}-"))
+    for name in ("Pulumi.yaml", "models.yaml"):
+        shutil.copy2(ROOT / name, project / name)
+    shutil.copytree(ROOT / "examples", project / "examples")
+    text = (ROOT / f"Pulumi.{stack}.yaml").read_text()
+    assert text.count(ENGINE_LINE) == 1, f"Pulumi.{stack}.yaml no longer sets `engine: keda` once"
+    (project / f"Pulumi.{stack}.yaml").write_text(text.replace(ENGINE_LINE, f"    engine: {engine}\n"))
+    return run_program(project, stack)
 
 
 def manifests_by_key(render: Render) -> dict[str, dict[str, Any]]:
@@ -45,6 +64,18 @@ def dev_render() -> Render:
 @pytest.fixture(scope="session")
 def prod_render() -> Render:
     return _render("prod")
+
+
+@pytest.fixture(scope="session")
+def prod_adapter_render() -> Render:
+    """The prod stack on the prometheus-adapter engine (HPAs and this stack's adapter rules)."""
+    return _render_with_engine("prod", "prometheus-adapter")
+
+
+@pytest.fixture(scope="session")
+def render_with_engine():
+    """`render_with_engine(stack, engine)`: the repository's stack on another autoscaling engine."""
+    return _render_with_engine
 
 
 @pytest.fixture(scope="session")

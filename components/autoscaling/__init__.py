@@ -1,6 +1,8 @@
 """Queue-length autoscaling of every model version, and the monitoring that autoscaling and releases use.
 
-Modules: `metrics` (the scaled metric and its served name; imported by the validation rules, so kept free
-of Pulumi), `hpa` (the queue HPA manifest, declared by ModelVersion), `adapter` (prometheus-adapter rules), `alerts` and `monitoring`
-(PodMonitor and PrometheusRule).
+Modules: `queries` (every PromQL query of a version, the one source the scaler, the alerts and the gate
+use; free of Pulumi), `metrics` (the scaled metric and its served name; imported by the validation rules,
+so kept free of Pulumi), `keda` (the ScaledObject of engine `keda`) and `hpa` (the HPA of engine
+`prometheus-adapter`), both declared by ModelVersion, `adapter` (this stack's prometheus-adapter rules
+fragment), `alerts` and `monitoring` (PodMonitor and PrometheusRule).
 """

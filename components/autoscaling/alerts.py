@@ -1,10 +1,12 @@
 """Alerting rules of a model. Thresholds come from the model's `analysis:` block, the one the canary gate
-reads, so a version is rolled back for exactly what would page someone once it is stable."""
+reads, and the expressions from `components.autoscaling.queries`, the module the gate and the scaler take
+theirs from: a version is rolled back for exactly what would page someone once it is stable."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from components.autoscaling import queries
 from components.autoscaling.metrics import scaling_metric
 from components.catalog.analysis import AnalysisSpec
 from components.catalog.model import ModelSpec, is_autoscaled
@@ -23,49 +25,46 @@ def _alternation(names: list[str]) -> str:
     return "(" + "|".join(names) + ")"
 
 
-def _istio_selector(namespace: str, model_name: str, model: ModelSpec, extra: str = "") -> str:
-    workloads = _alternation([version_object_name(model_name, v) for v in model.versions])
-    return (
-        f'reporter="destination",destination_workload_namespace="{namespace}",'
-        f'destination_workload=~"{workloads}"{extra}'
-    )
-
-
-def _enough_requests(selector: str, analysis: AnalysisSpec) -> str:
+def _enough_requests(namespace: str, workload: str, analysis: AnalysisSpec) -> str:
     # The gate's minRequests: below it one slow or failed request is not a signal worth a page.
-    return (
-        f"sum by (destination_workload) (increase(istio_requests_total{{{selector}}}[{analysis.window}]))"
-        f" >= {analysis.min_requests}"
-    )
+    return f"{queries.request_count(namespace, workload, analysis.window)} >= {analysis.min_requests}"
 
 
 def _alert(
-    name: str, expr: str, *, for_: str, severity: str, model_name: str, summary: str, description: str
+    name: str,
+    expr: str,
+    *,
+    for_: str,
+    severity: str,
+    model_name: str,
+    summary: str,
+    description: str,
+    version: str | None = None,
 ) -> dict[str, Any]:
+    labels = {"severity": severity, "model": model_name, **({"version": version} if version else {})}
     return {
         "alert": name,
         "expr": expr,
         "for": for_,
-        "labels": {"severity": severity, "model": model_name},
+        "labels": labels,
         "annotations": {"summary": summary, "description": description},
     }
 
 
 def p99_latency_alert(
-    model_name: str, model: ModelSpec, namespace: str, analysis: AnalysisSpec
+    model_name: str, version: str, namespace: str, analysis: AnalysisSpec
 ) -> dict[str, Any]:
-    selector = _istio_selector(namespace, model_name, model)
-    p99 = (
-        "histogram_quantile(0.99, sum by (destination_workload, le) "
-        f"(rate(istio_request_duration_milliseconds_bucket{{{selector}}}[{analysis.window}])))"
-    )
+    """The gate's p99-latency check on one version, with the gate's own query."""
+    workload = version_object_name(model_name, version)
+    p99 = queries.p99_latency_ms(namespace, workload, analysis.window)
     return _alert(
         "ModelP99LatencyHigh",
         f"({p99} > {_number(analysis.p99_latency_ms)}) and on (destination_workload) "
-        f"({_enough_requests(selector, analysis)})",
+        f"({_enough_requests(namespace, workload, analysis)})",
         for_=analysis.window,
         severity="warning",
         model_name=model_name,
+        version=version,
         summary="{{ $labels.destination_workload }}: P99 latency above "
         + f"{_number(analysis.p99_latency_ms)} ms",
         description="P99 request latency of {{ $labels.destination_workload }} is {{ $value | humanize }} ms over the last "
@@ -73,20 +72,18 @@ def p99_latency_alert(
     )
 
 
-def error_rate_alert(
-    model_name: str, model: ModelSpec, namespace: str, analysis: AnalysisSpec
-) -> dict[str, Any]:
-    selector = _istio_selector(namespace, model_name, model)
-    five_xx = _istio_selector(namespace, model_name, model, ',response_code=~"5.."')
-    errors = f"sum by (destination_workload) (rate(istio_requests_total{{{five_xx}}}[{analysis.window}]))"
-    total = f"sum by (destination_workload) (rate(istio_requests_total{{{selector}}}[{analysis.window}]))"
+def error_rate_alert(model_name: str, version: str, namespace: str, analysis: AnalysisSpec) -> dict[str, Any]:
+    """The gate's error-rate check on one version, with the gate's own query."""
+    workload = version_object_name(model_name, version)
+    rate = queries.error_rate_percent(namespace, workload, analysis.window)
     return _alert(
         "ModelErrorRateHigh",
-        f"(100 * {errors} / {total} > {_number(analysis.error_rate_percent)}) and on (destination_workload) "
-        f"({_enough_requests(selector, analysis)})",
+        f"({rate} > {_number(analysis.error_rate_percent)}) and on (destination_workload) "
+        f"({_enough_requests(namespace, workload, analysis)})",
         for_=analysis.window,
         severity="critical",
         model_name=model_name,
+        version=version,
         summary="{{ $labels.destination_workload }}: 5xx rate above "
         + f"{_number(analysis.error_rate_percent)} %",
         description="{{ $value | humanize }} % of the requests to {{ $labels.destination_workload }} failed with 5xx over "
@@ -96,23 +93,21 @@ def error_rate_alert(
 
 
 def queue_saturation_alert(
-    model_name: str, model: ModelSpec, namespace: str, analysis: AnalysisSpec
+    model_name: str, version: str, model: ModelSpec, namespace: str, analysis: AnalysisSpec
 ) -> dict[str, Any] | None:
+    """The version's queue per replica near the target: built on the scaler's own query."""
     metric = scaling_metric(model)
     if model.autoscaling is None or metric is None:
         return None
     threshold = analysis.alerts.queue_saturation * model.autoscaling.target
-    # Sum per pod first (Triton reports one series per loaded model), then average over the replicas.
-    per_replica = (
-        f'avg by (namespace, version) (sum by (namespace, pod, version) ({metric}{{namespace="{namespace}",'
-        f'app="{model_name}"}}))'
-    )
+    per_replica = queries.version_queue_per_replica(metric, namespace, model_name, version)
     return _alert(
         "ModelQueueSaturated",
         f"{per_replica} > {_number(threshold)}",
         for_=analysis.window,
         severity="warning",
         model_name=model_name,
+        version=version,
         summary="{{ $labels.version }}: queue per replica near the autoscaling target",
         description=f"{metric} per replica of {model_name} "
         + "{{ $labels.version }} is {{ $value | humanize }}, above "
@@ -164,15 +159,18 @@ def nonfinite_outputs_alert(
 
 
 def model_alerts(model_name: str, model: ModelSpec, namespace: str) -> list[dict[str, Any]]:
-    """Every alert of a model, in a stable order; thresholds default to `AnalysisSpec()`."""
+    """Every alert of a model in a stable order: per version, the gate's checks and the queue, each with
+    the query the gate and the scaler use; then the model-wide ones. Thresholds default to `AnalysisSpec()`."""
     analysis = model.analysis or AnalysisSpec()
-    builders = (
-        p99_latency_alert,
-        error_rate_alert,
-        queue_saturation_alert,
-        hpa_at_max_alert,
-        nonfinite_outputs_alert,
-    )
-    return [
-        alert for build in builders if (alert := build(model_name, model, namespace, analysis)) is not None
+    rules: list[dict[str, Any] | None] = []
+    for version in model.versions:
+        rules += [
+            p99_latency_alert(model_name, version, namespace, analysis),
+            error_rate_alert(model_name, version, namespace, analysis),
+            queue_saturation_alert(model_name, version, model, namespace, analysis),
+        ]
+    rules += [
+        hpa_at_max_alert(model_name, model, namespace, analysis),
+        nonfinite_outputs_alert(model_name, model, namespace, analysis),
     ]
+    return [rule for rule in rules if rule is not None]

@@ -1,4 +1,5 @@
-"""Which Prometheus metric a model scales on, and the one name the HPA and the adapter both use for it.
+"""Which Prometheus metric a model scales on, and the one name the HPA and the adapter both use for it
+(engine prometheus-adapter; KEDA queries the raw series and serves a metric of its own).
 
 The HPA asks the custom/external metrics API for a metric by name and prometheus-adapter serves it under
 a name derived from the Prometheus series. Both sides call `served_metric_name`, so they cannot drift.

@@ -122,5 +122,7 @@ RELATIVE_PATH = Pattern(r"[^/\x00-\x1f\x7f][^\x00-\x1f\x7f]*")
 REGISTRY = Pattern(_DOMAIN)
 HOST = Pattern(rf"{_LABEL}(?:\.{_LABEL})*")
 NAMESPACED_NAME = Pattern(rf"(?P<namespace>{_LABEL})/(?P<name>{_LABEL}(?:\.{_LABEL})*)")
+# The Prometheus a scaler queries: http(s)://host[:port][/path], a base URL with no query or fragment.
+PROMETHEUS_URL = Pattern(rf"https?://{_DOMAIN}(?:/[-._~A-Za-z0-9/]*)?")
 # Pulumi stack names: letters, digits, '-', '_' and '.'; they name a file, so never a path.
 STACK_NAME = Pattern(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")

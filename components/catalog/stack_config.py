@@ -21,7 +21,14 @@ from components.catalog.base import (
     is_loopback_registry,
 )
 from components.catalog.node_pool import NodePool
-from components.catalog.patterns import FILE_PATH, NAMESPACED_NAME, REGISTRY, excerpt, matching
+from components.catalog.patterns import (
+    FILE_PATH,
+    NAMESPACED_NAME,
+    PROMETHEUS_URL,
+    REGISTRY,
+    excerpt,
+    matching,
+)
 from components.catalog.pulumi_config import SECRET_PLACEHOLDER
 from components.catalog.resources import ProxyResources
 from components.catalog.workload import ConfigKey
@@ -127,6 +134,29 @@ class MonitoringConfig(StrictModel):
     sidecar to merge metrics, so Prometheus scrapes from inside the mesh and is allowed by identity."""
 
 
+class AutoscalingEngine(StrEnum):
+    KEDA = "keda"
+    """A KEDA ScaledObject per autoscaled version (Prometheus scaler); KEDA creates and owns its HPA."""
+    PROMETHEUS_ADAPTER = "prometheus-adapter"
+    """An HPA per autoscaled version, served by the cluster's prometheus-adapter; the stack renders only its
+    own rules, as a fragment the platform merges into the adapter's configuration (docs/autoscaling.md)."""
+
+
+class AutoscalingConfig(StrictModel):
+    engine: AutoscalingEngine = AutoscalingEngine.KEDA
+    """KEDA by default: it needs no cluster-wide configuration, so stacks never contend for it."""
+    prometheus_address: Annotated[
+        str,
+        matching(
+            PROMETHEUS_URL,
+            lambda v: f"{excerpt(v)} is not an http(s) URL — write e.g. http://prometheus-operated.monitoring.svc:9090",
+            2048,
+        ),
+    ] = "http://prometheus-operated.monitoring.svc:9090"
+    """`keda`: the Prometheus the scaler queries (its `serverAddress`); the operator's default is the
+    `prometheus-operated` Service prometheus-operator creates beside every Prometheus."""
+
+
 class EgressPort(StrictModel):
     port: int = Field(ge=1, le=65535)
     protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
@@ -195,6 +225,7 @@ class StackConfig(StrictModel):
     istio: IstioConfig = IstioConfig()
     node_pools: tuple[NodePool, ...] = ()
     monitoring: MonitoringConfig = Field(default=MonitoringConfig(), validate_default=True)
+    autoscaling: AutoscalingConfig = AutoscalingConfig()
     smoke_runner_image: DigestRef | None = None
     """Python image (pinned by digest) the smoke-test Jobs run the checker in; needed once a version
     declares a smoke test."""

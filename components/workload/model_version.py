@@ -2,7 +2,8 @@
 
 Deployment, per-version Service, hashed immutable ConfigMap, PodDisruptionBudget, the weights'
 PersistentVolume and claim when its weights are on a volume and, when the version is autoscaled, its
-queue HPA, all named `<model>-<version>[-<hash>]`. Nothing here depends on the version's
+queue autoscaler (a KEDA ScaledObject, or an HPA on the prometheus-adapter engine), all named
+`<model>-<version>[-<hash>]`. Nothing here depends on the version's
 traffic weight except the HPA's floor at weight 0, so moving traffic never touches a workload object.
 """
 
@@ -14,7 +15,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.autoscaling.hpa import hpa_manifest
+from components.autoscaling.keda import KEDA_API, scaled_object_manifest
 from components.catalog.model import is_autoscaled
+from components.catalog.stack_config import AutoscalingEngine
 from components.naming import version_labels, version_object_name, version_selector
 from components.workload.args import ModelVersionArgs
 from components.workload.availability import (
@@ -74,6 +77,8 @@ class ModelVersion(pulumi.ComponentResource):
     config_map: k8s.core.v1.ConfigMap | None
     disruption_budget: k8s.policy.v1.PodDisruptionBudget
     hpa: k8s.autoscaling.v2.HorizontalPodAutoscaler | None
+    """The HPA we declare (engine prometheus-adapter); under KEDA, KEDA creates it from `scaled_object`."""
+    scaled_object: k8s.apiextensions.CustomResource | None
     weights_claim: k8s.core.v1.PersistentVolumeClaim | None
     image: pulumi.Input[str]
     """`repo@sha256:...`: a plain string for a catalog image, an Output for a built one."""
@@ -108,14 +113,23 @@ class ModelVersion(pulumi.ComponentResource):
         self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
             object_name, **pdb_manifest(args), opts=child
         )
-        self.hpa = self._autoscaler(args) if is_autoscaled(args.model, args.version) else None
+        self.hpa, self.scaled_object = None, None
+        if is_autoscaled(args.model, args.version):
+            # Exactly one of the two: KEDA creates its own HPA, and two would fight over the scale.
+            if args.stack.autoscaling.engine is AutoscalingEngine.KEDA:
+                self.scaled_object = self._scaled_object(args)
+            else:
+                self.hpa = self._autoscaler(args)
+        autoscaled = self.hpa is not None or self.scaled_object is not None
         # Plain names, not `metadata["name"]` Outputs: the SDK would lift and await each of them.
         self.register_outputs(
             {
                 "deployment": object_name,
                 "service": object_name,
                 "configMap": config_name,
-                "hpa": object_name if self.hpa else None,
+                # KEDA names the HPA it creates after the version too (keda.scaled_object_manifest).
+                "hpa": object_name if autoscaled else None,
+                "scaledObject": object_name if self.scaled_object else None,
             }
         )
 
@@ -140,6 +154,18 @@ class ModelVersion(pulumi.ComponentResource):
         manifest = hpa_manifest(args.model_name, args.version_name, args.model, args.namespace)
         return k8s.autoscaling.v2.HorizontalPodAutoscaler(
             manifest["metadata"]["name"],
+            **manifest,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployment]),
+        )
+
+    def _scaled_object(self, args: ModelVersionArgs) -> k8s.apiextensions.CustomResource:
+        manifest = scaled_object_manifest(
+            args.model_name, args.version_name, args.model, args.stack.autoscaling, args.namespace
+        )
+        return k8s.apiextensions.CustomResource(
+            manifest["metadata"]["name"],
+            api_version=KEDA_API,
+            kind="ScaledObject",
             **manifest,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployment]),
         )

@@ -189,13 +189,23 @@ def _text(field_name: str) -> Callable[[dict[str, Any]], str | None]:
     return identity
 
 
+def _versioned_alert(item: dict[str, Any]) -> str | None:
+    # modelstack writes an alert once per version, told apart by its `version` label.
+    alert, labels = item.get("alert"), item.get("labels")
+    if not isinstance(alert, str):
+        return None
+    version = labels.get("version") if isinstance(labels, dict) else None
+    return f"{alert}@{version}" if isinstance(version, str) else alert
+
+
 # What tells the items of a list apart, tried in order; the first that names every item of both sides
 # uniquely wins: containers, env vars, ports, volumes, routes and rule groups by name; alert and
-# recording rules by alert/record; route destinations by subset; mounts by path; tolerations by key
-# and effect; unnamed ports by number.
+# recording rules by alert/record (per-version alerts by alert@version); route destinations by subset;
+# mounts by path; tolerations by key and effect; unnamed ports by number.
 IDENTITIES: tuple[Callable[[dict[str, Any]], str | None], ...] = (
     _text("name"),
     _text("alert"),
+    _versioned_alert,
     _text("record"),
     _destination,
     _text("mountPath"),

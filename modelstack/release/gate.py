@@ -21,7 +21,9 @@ from typing import Any
 
 import requests
 
+from components.autoscaling import queries
 from components.catalog.analysis import AnalysisSpec, CustomMetric, render_query
+from components.naming import version_object_name
 
 
 class Decision(StrEnum):
@@ -150,33 +152,20 @@ class GateResult:
 
 
 # --- built-in queries (Istio destination-side telemetry of the canary's workload) -----------------------
-
-
-def _selector(namespace: str, workload: str, extra: str = "") -> str:
-    return (
-        f'reporter="destination",destination_workload="{workload}",'
-        f'destination_workload_namespace="{namespace}"{extra}'
-    )
+# The same strings the model's alerts are written with (components/autoscaling/queries.py): a canary is
+# rolled back for exactly what would page someone once it is stable.
 
 
 def request_count_query(namespace: str, workload: str, window: str) -> str:
-    return f"sum(increase(istio_requests_total{{{_selector(namespace, workload)}}}[{window}]))"
+    return queries.request_count(namespace, workload, window)
 
 
 def p99_latency_query(namespace: str, workload: str, window: str) -> str:
-    return (
-        "histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_milliseconds_bucket"
-        f"{{{_selector(namespace, workload)}}}[{window}])))"
-    )
+    return queries.p99_latency_ms(namespace, workload, window)
 
 
 def error_rate_query(namespace: str, workload: str, window: str) -> str:
-    # `or vector(0)`: with no 5xx series at all the numerator is empty and a healthy canary would read as
-    # "no data"; with no requests at all the denominator stays empty, so that case is still no data.
-    five_xx = _selector(namespace, workload, ',response_code=~"5.."')
-    errors = f"sum(rate(istio_requests_total{{{five_xx}}}[{window}]))"
-    total = f"sum(rate(istio_requests_total{{{_selector(namespace, workload)}}}[{window}]))"
-    return f"100 * ({errors} or vector(0)) / {total}"
+    return queries.error_rate_percent(namespace, workload, window)
 
 
 # --- checks ---------------------------------------------------------------------------------------------
@@ -251,7 +240,7 @@ def evaluate_gate(  # noqa: PLR0917 — the positional signature is the agreed i
     """Measure the canary `<model>-<canary>` and decide; raises PrometheusError when a query fails."""
     if not 0 <= current_weight < 100:
         raise ValueError(f"a canary's current weight is 0–99, not {current_weight}")
-    workload = f"{model_name}-{canary}"
+    workload = version_object_name(model_name, canary)
     window = analysis.window
 
     def run(query: str) -> list[Sample]:

@@ -14,7 +14,7 @@ from pulumi_policy import ResourceValidationPolicy, StackValidationPolicy
 
 from .accelerators import accelerators_requested_whole
 from .advisory import pdb_per_deployment, resource_requests_set, topology_spread
-from .autoscaling import hpa_managed_without_replicas, hpa_targets_exist
+from .autoscaling import hpa_managed_without_replicas, hpa_targets_exist, one_autoscaler_per_deployment
 from .images import images_by_digest
 from .istio import destination_rules_merge_whole, virtual_service_subsets_defined
 from .pod_security import restricted_pod_security
@@ -28,6 +28,7 @@ POLICIES: tuple[ResourceValidationPolicy | StackValidationPolicy, ...] = (
     restricted_pod_security,
     no_public_services,
     hpa_managed_without_replicas,
+    one_autoscaler_per_deployment,
     virtual_service_subsets_defined,
     destination_rules_merge_whole,
     hpa_targets_exist,

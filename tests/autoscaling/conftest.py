@@ -18,12 +18,20 @@ from modelstack.engine.render import Render, run_program
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = "registry.example.com/models/m@sha256:" + "ab" * 32
 NAMESPACE = "ml-test"
-STACK_FILE = f"""\
+KEDA, ADAPTER = "keda", "prometheus-adapter"
+PROMETHEUS = "http://prometheus.metrics.svc:9090"
+
+
+def stack_file(engine: str) -> str:
+    return f"""\
 config:
   modelstack:namespace: {NAMESPACE}
   modelstack:monitoring:
     serviceMonitorLabels: {{release: prom}}
     adapterNamespace: metrics
+  modelstack:autoscaling:
+    engine: {engine}
+    prometheusAddress: {PROMETHEUS}
 """
 
 
@@ -64,10 +72,11 @@ def problems(load: Callable[[str], LoadedCatalog], tmp_path: Path, monkeypatch: 
 
 @pytest.fixture
 def render_catalog(tmp_path: Path) -> Callable[[str], Render]:
-    """`render_catalog(models)`: run the Pulumi program on a catalog under the mock runtime."""
+    """`render_catalog(models, engine=...)`: run the Pulumi program on a catalog under the mock runtime, on
+    the KEDA engine (the default) or prometheus-adapter."""
 
-    def run(models: str) -> Render:
-        (tmp_path / "Pulumi.test.yaml").write_text(STACK_FILE)
+    def run(models: str, engine: str = KEDA) -> Render:
+        (tmp_path / "Pulumi.test.yaml").write_text(stack_file(engine))
         (tmp_path / "models.yaml").write_text(catalog_text(models))
         return run_program(tmp_path, "test")
 

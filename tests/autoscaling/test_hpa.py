@@ -1,4 +1,5 @@
-"""One `autoscaling/v2` HPA per autoscaled model version, on that version's own queue."""
+"""Engine prometheus-adapter: one `autoscaling/v2` HPA per autoscaled model version, on that version's own
+queue."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from components.catalog.model import is_autoscaled
 from components.naming import version_object_name
 from modelstack.engine.render import Render
 
-from .conftest import IMAGE, of_kind
+from .conftest import ADAPTER, IMAGE, of_kind
 
 
-def test_every_autoscaled_prod_version_has_an_hpa_named_after_it(prod_render: Render, prod_models) -> None:
-    hpas = of_kind(prod_render, "HorizontalPodAutoscaler")
+def test_every_autoscaled_prod_version_has_an_hpa_named_after_it(prod_adapter_render: Render, prod_models) -> None:
+    hpas = of_kind(prod_adapter_render, "HorizontalPodAutoscaler")
     autoscaled = {
         version_object_name(m, v)
         for m, model in prod_models.items()
@@ -43,7 +44,7 @@ pinned:
 
 
 def test_a_fixed_size_version_gets_no_hpa(render_catalog) -> None:
-    render = render_catalog(FIXED)
+    render = render_catalog(FIXED, ADAPTER)
 
     assert of_kind(render, "HorizontalPodAutoscaler") == {}
     deployments = of_kind(render, "Deployment")
@@ -51,17 +52,17 @@ def test_a_fixed_size_version_gets_no_hpa(render_catalog) -> None:
     assert deployments["pinned-v1"]["spec"]["replicas"] == 3
 
 
-def test_hpa_managed_deployments_leave_replicas_to_the_hpa(prod_render: Render) -> None:
-    deployments = of_kind(prod_render, "Deployment")
+def test_hpa_managed_deployments_leave_replicas_to_the_hpa(prod_adapter_render: Render) -> None:
+    deployments = of_kind(prod_adapter_render, "Deployment")
 
-    hpas = of_kind(prod_render, "HorizontalPodAutoscaler")
+    hpas = of_kind(prod_adapter_render, "HorizontalPodAutoscaler")
     assert hpas
     for name in hpas:
         assert "replicas" not in deployments[name]["spec"], name
 
 
-def test_canary_scales_on_the_vllm_queue_served_without_a_colon(prod_render: Render) -> None:
-    hpa = of_kind(prod_render, "HorizontalPodAutoscaler")["llm-chat-v2"]
+def test_canary_scales_on_the_vllm_queue_served_without_a_colon(prod_adapter_render: Render) -> None:
+    hpa = of_kind(prod_adapter_render, "HorizontalPodAutoscaler")["llm-chat-v2"]
 
     assert hpa["spec"]["metrics"] == [
         {
@@ -75,15 +76,15 @@ def test_canary_scales_on_the_vllm_queue_served_without_a_colon(prod_render: Ren
     assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 4)
 
 
-def test_triton_model_scales_on_its_pending_request_count(prod_render: Render) -> None:
-    metric = of_kind(prod_render, "HorizontalPodAutoscaler")["vision-detector-v7"]["spec"]["metrics"][0]
+def test_triton_model_scales_on_its_pending_request_count(prod_adapter_render: Render) -> None:
+    metric = of_kind(prod_adapter_render, "HorizontalPodAutoscaler")["vision-detector-v7"]["spec"]["metrics"][0]
 
     assert metric["pods"]["metric"] == {"name": "nv_inference_pending_request_count"}
     assert metric["pods"]["target"]["averageValue"] == "8"
 
 
-def test_default_behavior_scales_up_fast_and_down_slowly(prod_render: Render) -> None:
-    behavior = of_kind(prod_render, "HorizontalPodAutoscaler")["llm-chat-v1"]["spec"]["behavior"]
+def test_default_behavior_scales_up_fast_and_down_slowly(prod_adapter_render: Render) -> None:
+    behavior = of_kind(prod_adapter_render, "HorizontalPodAutoscaler")["llm-chat-v1"]["spec"]["behavior"]
 
     assert behavior["scaleUp"] == {
         "stabilizationWindowSeconds": 0,
@@ -123,7 +124,7 @@ chat:
 
 @pytest.fixture
 def chat_hpas(render_catalog) -> dict[str, dict]:
-    return of_kind(render_catalog(CHAT), "HorizontalPodAutoscaler")
+    return of_kind(render_catalog(CHAT, ADAPTER), "HorizontalPodAutoscaler")
 
 
 def test_external_metric_selects_the_versions_own_series(chat_hpas) -> None:
@@ -166,11 +167,8 @@ def test_targets_become_kubernetes_quantities(target: float, expected: str) -> N
     assert quantity(target) == expected
 
 
-def test_hpa_is_declared_by_its_model_version_after_its_deployment(monkeypatch) -> None:
+def test_hpa_is_declared_by_its_model_version_after_its_deployment(monkeypatch, render_catalog) -> None:
     import pulumi_kubernetes as k8s
-
-    from modelstack.engine.render import run_program
-    from tests.conftest import ROOT
 
     declared: dict[str, tuple[str, list[str]]] = {}
     original = k8s.autoscaling.v2.HorizontalPodAutoscaler.__init__
@@ -182,9 +180,6 @@ def test_hpa_is_declared_by_its_model_version_after_its_deployment(monkeypatch) 
         original(self, resource_name, *args, **kwargs)
 
     monkeypatch.setattr(k8s.autoscaling.v2.HorizontalPodAutoscaler, "__init__", recording)
-    run_program(ROOT, "dev")
+    render_catalog(CHAT, ADAPTER)
 
-    assert declared["vision-detector-v7"] == (
-        "ModelVersion:vision-detector-v7",
-        ["Deployment:vision-detector-v7"],
-    )
+    assert declared["chat-stable"] == ("ModelVersion:chat-stable", ["Deployment:chat-stable"])

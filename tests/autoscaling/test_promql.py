@@ -1,4 +1,5 @@
-"""Every alert expression and every adapter metricsQuery is PromQL that Prometheus's own parser accepts."""
+"""Every alert expression, every KEDA trigger query and every adapter metricsQuery is PromQL that
+Prometheus's own parser accepts."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import yaml
 from modelstack.engine.render import Render
 from tests.locks import one_at_a_time
 
-from .conftest import ROOT, of_kind
+from .conftest import ADAPTER, ROOT, of_kind
 from .test_adapter_rules import adapter_config, series_name
 from .test_observability import EMBEDDER
 
@@ -94,7 +95,8 @@ def test_promtool_accepts_the_nonfinite_and_external_variants(
         EMBEDDER
         + EMBEDDER.replace("embedder:", "external-embedder:").replace(
             "{target: 6}", "{target: 6, type: External}"
-        )
+        ),
+        ADAPTER,
     )
     groups = alert_groups(render) + adapter_groups(render, "metrics", "ml-test")
     assert any(r.get("alert") == "ModelNonFiniteOutputs" for g in groups for r in g["rules"])
@@ -104,10 +106,28 @@ def test_promtool_accepts_the_nonfinite_and_external_variants(
 
 
 def test_promtool_accepts_every_adapter_metrics_query(
-    promtool: str, prod_render: Render, tmp_path: Path
+    promtool: str, prod_adapter_render: Render, tmp_path: Path
 ) -> None:
-    groups = adapter_groups(prod_render, "monitoring", "ml-serving")
+    groups = adapter_groups(prod_adapter_render, "monitoring", "ml-serving")
     assert len(groups[0]["rules"]) == 2
 
     result = check_rules(promtool, groups, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_promtool_accepts_every_keda_trigger_query_of_the_stack(
+    promtool: str, render_of, stack: str, tmp_path: Path
+) -> None:
+    triggers = [
+        trigger
+        for scaled in of_kind(render_of(stack), "ScaledObject").values()
+        for trigger in scaled["spec"]["triggers"]
+    ]
+    assert triggers
+    records = [
+        {"record": f"modelstack:keda_check_{i}", "expr": t["metadata"]["query"]} for i, t in enumerate(triggers)
+    ]
+
+    result = check_rules(promtool, [{"name": "keda-queries", "rules": records}], tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

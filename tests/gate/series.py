@@ -52,6 +52,18 @@ SCENARIOS: Mapping[str, Mapping[str, Traffic]] = {
 }
 # Gauges of the model server, labelled like the pods: model -> version -> value.
 QUEUE_LENGTH = {"healthy": {"v1": 3.0, "v2": 2.0}, "queued": {"v1": 3.0, "v2": 12.0}}
+# A Triton-like queue gauge, one series per loaded model and pod (the PodMonitor copies app and version
+# onto each): (namespace, version, pod, loaded model) -> requests waiting. Version v1 of `detector` in
+# NAMESPACE holds 2 + 3 + 1 = 6 requests on 2 pods; its v2 and a namespace of the same names elsewhere
+# must not count.
+TRITON_QUEUE = "nv_inference_pending_request_count"
+TRITON_QUEUE_SERIES = {
+    (NAMESPACE, "v1", "detector-v1-a", "yolo"): 2.0,
+    (NAMESPACE, "v1", "detector-v1-a", "ocr"): 3.0,
+    (NAMESPACE, "v1", "detector-v1-b", "yolo"): 1.0,
+    (NAMESPACE, "v2", "detector-v2-a", "yolo"): 10.0,
+    ("elsewhere", "v1", "detector-v1-a", "yolo"): 50.0,
+}
 
 
 def _labels(**labels: str) -> str:
@@ -108,6 +120,10 @@ def _gauge_lines() -> Iterator[str]:
             labels = {"namespace": NAMESPACE, "app": model, "version": version}
             for step in range(STEPS + 1):
                 yield f"model_queue_length{_labels(**labels)} {value:g} {START.timestamp() + step * STEP_SECONDS:.0f}"
+    for (namespace, version, pod, loaded), value in TRITON_QUEUE_SERIES.items():
+        labels = {"namespace": namespace, "app": "detector", "version": version, "pod": pod, "model": loaded}
+        for step in range(STEPS + 1):
+            yield f"{TRITON_QUEUE}{_labels(**labels)} {value:g} {START.timestamp() + step * STEP_SECONDS:.0f}"
     # A cache that saw hits but no lookups (a broken exporter): hit ratios are NaN or +Inf.
     for name, inc in (("model_cache_lookups_total", 0.0), ("model_cache_hits_total", 5.0)):
         labels = {"namespace": NAMESPACE, "app": "healthy", "version": "v2"}

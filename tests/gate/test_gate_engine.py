@@ -44,14 +44,19 @@ def test_p99_query_selects_the_canary_workload_on_the_destination_side() -> None
     query = p99_latency_query("prod", "resnet-v2", "5m")
 
     assert query == (
-        "histogram_quantile(0.99, sum by (le) (rate(istio_request_duration_milliseconds_bucket"
-        '{reporter="destination",destination_workload="resnet-v2",destination_workload_namespace="prod"}[5m])))'
+        "histogram_quantile(0.99, sum by (destination_workload, le) (rate(istio_request_duration_milliseconds_bucket"
+        '{reporter="destination",destination_workload_namespace="prod",destination_workload="resnet-v2"}[5m])))'
     )
 
 
-def test_error_rate_reads_zero_when_there_are_no_5xx_series() -> None:
-    # Without `or vector(0)` a canary that never failed would have no error series and read as "no data".
-    assert "or vector(0)" in error_rate_query("prod", "resnet-v2", "5m")
+def test_error_rate_falls_back_to_zero_times_the_request_rate_without_5xx_series() -> None:
+    # A canary that never failed has no 5xx series: the ratio alone would read as "no data"
+    # (test_gate_prometheus.py evaluates it on a real Prometheus).
+    total = (
+        'sum by (destination_workload) (rate(istio_requests_total{reporter="destination",'
+        'destination_workload_namespace="prod",destination_workload="resnet-v2"}[5m]))'
+    )
+    assert error_rate_query("prod", "resnet-v2", "5m").endswith(f" or {total} * 0)")
 
 
 def test_result_serialises_to_json_with_non_finite_values_as_strings() -> None:

@@ -58,9 +58,19 @@ def test_metrics_endpoint_is_the_pod_monitors(contract: RenderedContract) -> Non
     assert contract.ports == (8000,)
 
 
-def test_hpa_metric_and_the_series_the_adapter_serves_it_from(contract: RenderedContract) -> None:
-    assert contract.hpa_metrics == ("nv_inference_pending_request_count",)
+def test_keda_metric_and_the_series_its_trigger_query_selects(contract: RenderedContract) -> None:
+    # The dev stack scales with KEDA, whose HPA asks KEDA's metrics server for `s<trigger>-prometheus`.
+    assert contract.hpa_metrics == ("s0-prometheus",)
     assert contract.scaling_series == ("nv_inference_pending_request_count",)
+
+
+def test_hpa_metric_and_the_series_the_adapter_serves_it_from(render_with_engine) -> None:
+    render = render_with_engine("dev", "prometheus-adapter")
+
+    found = derive_contract(objects_of(render), render.outputs, DEPLOYMENT)
+
+    assert found.hpa_metrics == ("nv_inference_pending_request_count",)
+    assert found.scaling_series == ("nv_inference_pending_request_count",)
 
 
 def test_alert_metrics_are_those_selected_by_the_models_app_label(
@@ -82,7 +92,7 @@ def test_alert_metrics_are_those_selected_by_the_models_app_label(
 def test_declared_metrics_are_the_exported_contracts(contract: RenderedContract) -> None:
     assert "modelstack_nonfinite_outputs_total" in contract.declared_metrics
     assert "nv_gpu_utilization" not in contract.declared_metrics  # a CPU server
-    assert set(contract.hpa_metrics) | set(contract.alert_metrics) <= set(contract.expected_metrics)
+    assert set(contract.scaling_series) | set(contract.alert_metrics) <= set(contract.expected_metrics)
 
 
 def test_identity_filesystem_weights_and_image(contract: RenderedContract) -> None:
@@ -123,18 +133,23 @@ def test_a_render_read_back_from_disk_gives_the_same_contract(
     assert derive_contract(*load_render(tmp_path / "render"), DEPLOYMENT) == contract
 
 
-def test_the_vllm_canary_scales_on_a_served_name_of_a_colon_series(dev_render: Render) -> None:
+@pytest.mark.parametrize(
+    ("engine", "asked"),
+    [("keda", "s0-prometheus"), ("prometheus-adapter", "vllm_num_requests_waiting")],
+)
+def test_the_vllm_canary_scales_on_its_colon_series(render_with_engine, engine: str, asked: str) -> None:
+    render = render_with_engine("dev", engine)
     # HF_TOKEN is a Secret the render cannot hold; without it the rest of llm-chat-v1 derives.
     objects = edit(
-        objects_of(dev_render),
+        objects_of(render),
         "Deployment",
         "llm-chat-v1",
         lambda d: server(d).update(env=[e for e in server(d)["env"] if e["name"] != "HF_TOKEN"]),
     )
 
-    found = derive_contract(objects, dev_render.outputs, "llm-chat-v1")
+    found = derive_contract(objects, render.outputs, "llm-chat-v1")
 
-    assert found.hpa_metrics == ("vllm_num_requests_waiting",)
+    assert found.hpa_metrics == (asked,)
     assert found.scaling_series == ("vllm:num_requests_waiting",)
 
 
@@ -166,20 +181,46 @@ def test_a_probe_on_an_undeclared_port_name_is_named(dev_render: Render) -> None
     assert "readinessProbe: port 'admin' is not a named port of the container ({'http': 8000})" in message
 
 
-def test_a_missing_hpa_is_named(dev_render: Render) -> None:
-    def without_hpa(objects: Objects) -> None:
-        objects[:] = [o for o in objects if o["kind"] != "HorizontalPodAutoscaler"]
+def test_a_missing_autoscaler_is_named(dev_render: Render) -> None:
+    def without_scaler(objects: Objects) -> None:
+        objects[:] = [o for o in objects if o["kind"] != "ScaledObject"]
 
-    assert fails(dev_render, without_hpa) == (
-        "0 HorizontalPodAutoscalers scale Deployment text-embedder-v1, not one"
+    assert fails(dev_render, without_scaler) == (
+        "0 autoscalers (HorizontalPodAutoscaler or ScaledObject) scale Deployment text-embedder-v1, not one"
     )
 
 
-def test_an_hpa_metric_no_adapter_rule_serves_is_named(dev_render: Render) -> None:
+def test_an_hpa_beside_the_scaled_object_is_named(dev_render: Render, render_with_engine) -> None:
+    [hpa] = [
+        o
+        for o in objects_of(render_with_engine("dev", "prometheus-adapter"))
+        if o["kind"] == "HorizontalPodAutoscaler" and o["metadata"]["name"] == DEPLOYMENT
+    ]
+
+    message = fails(dev_render, lambda o: o.append(hpa))
+
+    assert message.startswith("2 autoscalers (HorizontalPodAutoscaler or ScaledObject) scale Deployment")
+
+
+def test_a_trigger_query_selecting_nothing_of_the_pods_is_named(dev_render: Render) -> None:
+    def elsewhere(scaled: dict[str, Any]) -> None:
+        scaled["spec"]["triggers"][0]["metadata"]["query"] = 'sum(queue{app="other"})'
+
+    message = fails(dev_render, lambda o: edit(o, "ScaledObject", DEPLOYMENT, elsewhere))
+
+    assert message == (
+        "ScaledObject text-embedder-v1: trigger 0's query selects no metric of the pods of Deployment "
+        "text-embedder-v1 by their app label"
+    )
+
+
+def test_an_hpa_metric_no_adapter_rule_serves_is_named(render_with_engine) -> None:
+    render = render_with_engine("dev", "prometheus-adapter")
+
     def renamed(hpa: dict[str, Any]) -> None:
         hpa["spec"]["metrics"][0]["pods"]["metric"]["name"] = "queue_depth"
 
-    message = fails(dev_render, lambda o: edit(o, "HorizontalPodAutoscaler", DEPLOYMENT, renamed))
+    message = fails(render, lambda o: edit(o, "HorizontalPodAutoscaler", DEPLOYMENT, renamed))
 
     assert "asks for ['queue_depth'], which no prometheus-adapter rule in the render serves" in message
 

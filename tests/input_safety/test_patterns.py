@@ -33,6 +33,7 @@ EXAMPLES = {
     "HOST": "chat.models.example.com",
     "NAMESPACED_NAME": "istio-ingress/istio-ingressgateway",
     "STACK_NAME": "prod",
+    "PROMETHEUS_URL": "http://prometheus-operated.monitoring.svc:9090",
 }
 
 

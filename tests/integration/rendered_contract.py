@@ -4,7 +4,9 @@ produced for it, so the image e2e test checks the image against the manifests an
 From the version's Deployment (container ``server``) and the objects that refer to it:
 - probe paths and ports (named ports resolved through the container's ``ports``);
 - the metrics endpoints of the PodMonitor that selects the pods;
-- the HPA's metric names, and the Prometheus series prometheus-adapter serves each one from;
+- the one autoscaler of the Deployment: a KEDA ScaledObject (the external metric names KEDA's own HPA
+  asks for, and the series its Prometheus triggers' queries select from the pods) or an HPA (its metric
+  names, and the series prometheus-adapter's rules serve each one from);
 - the metrics the PrometheusRules query from the server: selectors that pick the pods by their ``app``
   label (istio_* and kube_* series carry other labels: the sidecar and kube-state-metrics export them);
 - the metric names the stack's exported contract (``outputs.json``) says the server exposes;
@@ -71,9 +73,9 @@ class RenderedContract:
     startup: HttpEndpoint
     metrics: tuple[HttpEndpoint, ...]
     hpa_metrics: tuple[str, ...]
-    """Metric names as the HPA asks the metrics API for them."""
+    """Metric names as the HPA asks the metrics API for them (KEDA's: `s<trigger index>-prometheus`)."""
     scaling_series: tuple[str, ...]
-    """The Prometheus series prometheus-adapter serves the HPA's metrics from."""
+    """The Prometheus series the autoscaler's value comes from (KEDA's query, or the adapter's rules)."""
     alert_metrics: tuple[str, ...]
     declared_metrics: tuple[str, ...]
     run_as: str
@@ -132,7 +134,7 @@ def derive_contract(
         raise ContractError(f"Deployment {deployment}: its pods have no app label")
     ports = _named_ports(container)
     where = f"Deployment {deployment} container {CONTAINER}"
-    hpa_metrics = _hpa_metrics(index, namespace, deployment)
+    hpa_metrics, scaling_series = _scaling(index, namespace, deployment, pod_labels)
     return RenderedContract(
         deployment=deployment,
         namespace=namespace,
@@ -151,7 +153,7 @@ def derive_contract(
             pod_metadata=found["spec"]["template"]["metadata"],
         ),
         hpa_metrics=hpa_metrics,
-        scaling_series=_adapter_series(index, hpa_metrics, deployment),
+        scaling_series=scaling_series,
         alert_metrics=_alert_metrics(index, namespace, pod_labels, deployment),
         declared_metrics=_declared_metrics(outputs, model),
         run_as=_run_as(pod_spec, container, where),
@@ -357,37 +359,85 @@ def _metrics_endpoints(
     return tuple(dict.fromkeys(endpoints))
 
 
-def _hpa_metrics(index: _Index, namespace: str, deployment: str) -> tuple[str, ...]:
-    hpas = [
-        h
-        for h in index.of_kind("HorizontalPodAutoscaler", namespace)
-        if h["spec"]["scaleTargetRef"].get("kind") == "Deployment"
-        and h["spec"]["scaleTargetRef"].get("name") == deployment
+def _scaling(
+    index: _Index, namespace: str, deployment: str, pod_labels: Mapping[str, str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(metric names the HPA asks for, Prometheus series behind them) of the Deployment's one autoscaler."""
+    scalers = [
+        o
+        for kind in ("HorizontalPodAutoscaler", "ScaledObject")
+        for o in index.of_kind(kind, namespace)
+        # KEDA defaults an omitted scaleTargetRef.kind to Deployment.
+        if o["spec"]["scaleTargetRef"].get("kind", "Deployment" if kind == "ScaledObject" else None)
+        == "Deployment"
+        and o["spec"]["scaleTargetRef"].get("name") == deployment
     ]
-    if len(hpas) != 1:
-        raise ContractError(f"{len(hpas)} HorizontalPodAutoscalers scale Deployment {deployment}, not one")
+    if len(scalers) != 1:
+        found = ", ".join(f"{o['kind']} {o['metadata']['name']}" for o in scalers)
+        raise ContractError(
+            f"{len(scalers)} autoscalers (HorizontalPodAutoscaler or ScaledObject) scale Deployment "
+            f"{deployment}, not one" + (f": {found}" if found else "")
+        )
+    [scaler] = scalers
+    if scaler["kind"] == "ScaledObject":
+        return _keda_scaling(scaler, namespace, pod_labels, deployment)
+    hpa_metrics = _hpa_metrics(scaler)
+    return hpa_metrics, _adapter_series(index, hpa_metrics, deployment)
+
+
+def _keda_scaling(
+    scaled: Object, namespace: str, pod_labels: Mapping[str, str], deployment: str
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    labels = {"namespace": namespace, **{k: v for k, v in pod_labels.items() if k in _POD_LABELS}}
     names: list[str] = []
-    for metric in hpas[0]["spec"].get("metrics", ()):
+    series: list[str] = []
+    for i, trigger in enumerate(scaled["spec"].get("triggers", ())):
+        if trigger.get("type") != "prometheus":
+            continue
+        # KEDA >= 2.12 names each trigger's external metric after its index and scaler.
+        names.append(f"s{i}-prometheus")
+        selected = selected_metrics(str(trigger.get("metadata", {}).get("query", "")), labels)
+        if not selected:
+            raise ContractError(
+                f"ScaledObject {scaled['metadata']['name']}: trigger {i}'s query selects no metric of the pods "
+                f"of Deployment {deployment} by their app label"
+            )
+        series += selected
+    if not names:
+        raise ContractError(f"ScaledObject {scaled['metadata']['name']}: no prometheus trigger")
+    return tuple(names), tuple(dict.fromkeys(series))
+
+
+def _hpa_metrics(hpa: Object) -> tuple[str, ...]:
+    names: list[str] = []
+    for metric in hpa["spec"].get("metrics", ()):
         kind = metric["type"]
         source = metric.get(kind[0].lower() + kind[1:], {})
         if "metric" in source:  # Pods, Object, External; Resource (cpu, memory) is not the server's
             names.append(source["metric"]["name"])
     if not names:
-        raise ContractError(f"HPA {hpas[0]['metadata']['name']}: no Pods, Object or External metric")
+        raise ContractError(f"HPA {hpa['metadata']['name']}: no Pods, Object or External metric")
     return tuple(names)
 
 
 def _adapter_series(index: _Index, hpa_metrics: tuple[str, ...], deployment: str) -> tuple[str, ...]:
-    """The Prometheus series behind each metric name, from prometheus-adapter's rules ConfigMap."""
+    """The Prometheus series behind each metric name, from the prometheus-adapter rules in the render's
+    ConfigMaps (a stack's rules fragment, or a whole adapter configuration)."""
     served: dict[str, str] = {}
     for config_map in index.of_kind("ConfigMap"):
-        text = config_map.get("data", {}).get("config.yaml")
-        config = yaml.safe_load(text) if text else None
-        if not isinstance(config, dict):
-            continue
-        for rule in (*config.get("rules", ()), *config.get("externalRules", ())):
-            series = rule["seriesQuery"].split("{", 1)[0].strip()
-            served.setdefault(rule.get("name", {}).get("as", series), series)
+        for text in config_map.get("data", {}).values():
+            try:
+                config = yaml.safe_load(text)
+            except yaml.YAMLError:
+                continue
+            if not isinstance(config, dict):
+                continue
+            rules = (*config.get("rules", ()), *config.get("externalRules", ()))
+            for rule in rules:
+                if not isinstance(rule, dict) or "seriesQuery" not in rule:
+                    continue
+                series = rule["seriesQuery"].split("{", 1)[0].strip()
+                served.setdefault(rule.get("name", {}).get("as", series), series)
     missing = [name for name in hpa_metrics if name not in served]
     if missing:
         raise ContractError(

@@ -24,6 +24,7 @@ MANDATORY = {
     "restricted-pod-security",
     "no-public-services-outside-gateway",
     "hpa-managed-deployments-omit-replicas",
+    "one-autoscaler-per-deployment",
     "virtualservice-subsets-defined",
     "destinationrules-merge-whole",
 }
@@ -42,6 +43,7 @@ def run_check(*args: str):
         ("v1", "Service", "kubernetes:core/v1:Service"),
         ("networking.istio.io/v1", "VirtualService", "kubernetes:networking.istio.io/v1:VirtualService"),
         ("autoscaling/v2", "HorizontalPodAutoscaler", "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"),
+        ("keda.sh/v1alpha1", "ScaledObject", "kubernetes:keda.sh/v1alpha1:ScaledObject"),
     ],
 )
 def test_resource_type_is_the_pulumi_kubernetes_token(api_version: str, kind: str, token: str) -> None:

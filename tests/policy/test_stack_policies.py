@@ -9,6 +9,7 @@ import pytest
 from .harness import DEPLOYMENT, changed, deployment, stack_violations
 
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 VS = "kubernetes:networking.istio.io/v1:VirtualService"
 DR = "kubernetes:networking.istio.io/v1:DestinationRule"
@@ -70,6 +71,64 @@ def test_hpa_in_another_namespace_does_not_manage_the_deployment() -> None:
 def test_dangling_hpa_is_reported() -> None:
     [(message, urn)] = stack_violations(
         "hpa-targets-exist", [(DEPLOYMENT, without_replicas()), (HPA, hpa("llm-v9"))]
+    )
+    assert (urn, message) == ("urn:1", "It scales Deployment ml/llm-v9, which is not in the stack.")
+
+
+def scaled_object(target: str, namespace: str = "ml", *, kind: str | None = "Deployment") -> dict[str, Any]:
+    ref = {"name": target, **({"kind": kind} if kind else {})}
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {"name": target, "namespace": namespace},
+        "spec": {
+            "scaleTargetRef": ref,
+            "minReplicaCount": 1,
+            "maxReplicaCount": 4,
+            "triggers": [{"type": "prometheus", "metadata": {"query": "1", "threshold": "1"}}],
+        },
+    }
+
+
+def test_scaled_object_managed_deployment_with_replicas_is_refused_on_the_deployment() -> None:
+    [(message, urn)] = stack_violations(
+        "hpa-managed-deployments-omit-replicas",
+        [(DEPLOYMENT, deployment()), (SCALED_OBJECT, scaled_object("llm-v1"))],
+    )
+    assert urn == "urn:0"
+    assert "It sets spec.replicas: 2 although ScaledObject ml/llm-v1 manages it" in message
+
+
+def test_scaled_object_without_a_target_kind_scales_a_deployment_as_keda_defaults() -> None:
+    [(message, _)] = stack_violations(
+        "hpa-managed-deployments-omit-replicas",
+        [(DEPLOYMENT, deployment()), (SCALED_OBJECT, scaled_object("llm-v1", kind=None))],
+    )
+    assert "ScaledObject ml/llm-v1 manages it" in message
+
+
+def test_deployment_scaled_by_an_hpa_and_a_scaled_object_is_refused() -> None:
+    [(message, urn)] = stack_violations(
+        "one-autoscaler-per-deployment",
+        [(DEPLOYMENT, without_replicas()), (HPA, hpa("llm-v1")), (SCALED_OBJECT, scaled_object("llm-v1"))],
+    )
+    assert urn == "urn:0"
+    assert "scaled by 2 autoscalers (HorizontalPodAutoscaler ml/llm-v1, ScaledObject ml/llm-v1)" in message
+
+
+def test_deployment_with_one_scaled_object_has_one_autoscaler() -> None:
+    assert (
+        stack_violations(
+            "one-autoscaler-per-deployment",
+            [(DEPLOYMENT, without_replicas()), (SCALED_OBJECT, scaled_object("llm-v1"))],
+        )
+        == []
+    )
+
+
+def test_dangling_scaled_object_is_reported() -> None:
+    [(message, urn)] = stack_violations(
+        "hpa-targets-exist", [(DEPLOYMENT, without_replicas()), (SCALED_OBJECT, scaled_object("llm-v9"))]
     )
     assert (urn, message) == ("urn:1", "It scales Deployment ml/llm-v9, which is not in the stack.")
 

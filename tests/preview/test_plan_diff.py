@@ -77,6 +77,12 @@ def test_promoting_a_canary_to_100_shows_the_removed_destination() -> None:
             "x[v1].weight",
             id="destinations-by-subset",
         ),
+        pytest.param(
+            [{"alert": "High", "expr": "a > 1", "labels": {"version": v}} for v in ("v1", "v2")],
+            [{"alert": "High", "expr": f"a > {n}", "labels": {"version": v}} for v, n in (("v1", 1), ("v2", 2))],
+            "x[High@v2].expr",
+            id="per-version-alerts-by-alert-and-version",
+        ),
     ],
 )
 def test_lists_with_an_identity_are_compared_item_by_item(

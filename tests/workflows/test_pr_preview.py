@@ -130,10 +130,10 @@ class TestNewVersion:
         preview = section(job.comment, "prod")
         assert "+ create   ml-serving/DestinationRule.networking.istio.io/llm-chat-v3" in preview, preview
 
-    def test_alert_rules_show_the_new_workload_in_their_expression(self, job: Job) -> None:
+    def test_the_new_versions_alert_rules_are_added_by_name_and_version(self, job: Job) -> None:
         preview = section(job.comment, "prod")
-        assert "rules[ModelP99LatencyHigh].expr: " in preview
-        assert "{+|llm-chat-v3+}" in preview
+        assert "rules[ModelP99LatencyHigh@v3]: (absent) → " in preview
+        assert 'destination_workload=\\"llm-chat-v3\\"' in preview
 
 
 class TestRetiredVersion:
