@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -134,10 +134,8 @@ def traffic(
     def client(url: str) -> None:
         session = requests.Session()
         while not stop.is_set():
-            try:
+            with suppress(requests.RequestException):
                 session.post(url, json=payload, timeout=30)
-            except requests.RequestException:
-                pass
             stop.wait(pause_s)
 
     threads = [

@@ -85,7 +85,7 @@ def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def stage(tmp_path: Path, weights: Path, spawn_server) -> Iterator[Stage]:  # noqa: ANN001 — pytest fixture
+def stage(tmp_path: Path, weights: Path, spawn_server) -> Iterator[Stage]:
     binaries = _install()
     env = {"MODEL_NAME": "mlp", "WEIGHTS_PATH": str(weights)}
     stable: ServerProcess = spawn_server(env)
