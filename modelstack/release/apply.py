@@ -56,6 +56,8 @@ class AutomationApply:
     """The pulumi CLI to run; default: `pulumi` on PATH."""
     env: Mapping[str, str] = field(default_factory=dict)
     """Extra environment of the engine (backend URL, passphrase, PULUMI_HOME, …)."""
+    policy_packs: tuple[str, ...] = ()
+    """Policy packs the update enforces, as the deploy workflow's `pulumi up` does."""
 
     def apply(self, root: Path, stack: str) -> str:
         from pulumi import automation as auto
@@ -70,7 +72,12 @@ class AutomationApply:
                 selected = auto.select_stack(
                     stack_name=self.stack_name or stack, work_dir=str(root), opts=options
                 )
-                result = selected.up(color="never", on_output=output.append, message="modelstack release run")
+                result = selected.up(
+                    color="never",
+                    on_output=output.append,
+                    message="modelstack release run",
+                    policy_packs=list(self.policy_packs) or None,
+                )
         except Exception as err:  # CommandError and friends: the update did not complete
             raise ApplyError(f"pulumi up failed: {_tail(str(err) or ''.join(output))}") from None
         changes = result.summary.resource_changes or {}

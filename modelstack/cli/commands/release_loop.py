@@ -36,6 +36,31 @@ def _parse_at(value: str | None) -> datetime | None:
     return at
 
 
+@group.command("list")
+@stack_option
+@report_errors
+def list_canaries(*, stack: str) -> None:
+    """Print the models with a canary in progress that the loop runs for, one per line.
+
+    A canary is in progress when a version other than the stable one has a weight between 0 and 100 and
+    is not in failedCanaries; models with `analysis.loop: false` are left out.
+
+    \b
+    Exit codes:
+      0  listed (possibly nothing)
+      1  any other failure
+      2  invalid catalog or stack configuration, or a usage error
+    """
+    from components.catalog.analysis import AnalysisSpec
+    from components.validation.loader import load_stack_and_catalog
+    from modelstack.release.loop import pick_canary
+
+    _, loaded = load_stack_and_catalog(project_root(), stack)
+    for name, spec in loaded.catalog.models.items():
+        if (spec.analysis or AnalysisSpec()).loop and pick_canary(spec) is not None:
+            click.echo(name)
+
+
 @group.command("run")
 @click.argument("model")
 @stack_option
@@ -70,6 +95,13 @@ def _parse_at(value: str | None) -> datetime | None:
     help="The pulumi CLI (default: on PATH).",
 )
 @click.option(
+    "--policy-pack",
+    "policy_packs",
+    multiple=True,
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Policy pack `pulumi up` enforces (automation engine; repeatable), e.g. policy.",
+)
+@click.option(
     "--at",
     "at_text",
     default=None,
@@ -87,6 +119,7 @@ def run(
     engine: str,
     pulumi_stack: str | None,
     pulumi_binary: Path | None,
+    policy_packs: tuple[Path, ...],
     at_text: str | None,
     as_json: bool,
 ) -> None:
@@ -116,7 +149,12 @@ def run(
     applier: Applier = (
         OfflineApply()
         if engine == "offline"
-        else AutomationApply(stack_name=pulumi_stack, pulumi=pulumi_binary, env=_engine_env())
+        else AutomationApply(
+            stack_name=pulumi_stack,
+            pulumi=pulumi_binary,
+            env=_engine_env(),
+            policy_packs=tuple(str(p.resolve()) for p in policy_packs),
+        )
     )
     loop = Loop(
         root=root,
