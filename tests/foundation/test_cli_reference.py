@@ -23,8 +23,7 @@ ALL = sorted(
     for name, command in cli.commands.items()
     for sub in (sorted(command.commands) if isinstance(command, click.Group) else [""])
 )
-# gpus asks NVML, not a stack; release evaluate asks the versions' endpoints.
-READS_A_STACK = [name for name in ALL if name not in ("gpus", "release evaluate")]
+READS_A_STACK = [name for name in ALL if name != "gpus"]  # gpus asks NVML, not a stack
 
 
 def command_of(name: str) -> click.Command:
