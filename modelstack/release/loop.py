@@ -258,7 +258,7 @@ class Loop:
 
     def _revert(self, repo: Repo, outcome: Outcome, error: str, when: datetime | None) -> Outcome:
         assert outcome.commit is not None
-        first_line = error.strip().splitlines()[0] if error.strip() else "no output"
+        first_line = _error_line(error)
         message = (
             f"release({outcome.model}): revert {outcome.action.value} — pulumi up failed [stack {self.stack}]\n\n"
             f"This reverts commit {outcome.commit}: applying it to stack {self.stack} failed, so the "
@@ -277,7 +277,7 @@ class Loop:
         except ApplyError as again:
             detail = (
                 f"apply failed: {first_line}; reverted by {reverted[:12]}, but re-applying the reverted catalog "
-                f"failed too: {str(again).splitlines()[0] if str(again) else 'no output'} — run `pulumi up` by hand"
+                f"failed too: {_error_line(str(again))} — run `pulumi up` by hand"
             )
         repo.add_note(reverted, detail, NOTES_REF)
         return _replace(outcome, apply=detail, reverted=reverted, after=outcome.before)
@@ -287,6 +287,14 @@ class Loop:
             return outcome
         deliveries = self.notifier.send(outcome.to_dict(), headline(outcome))
         return _replace(outcome, notifications=tuple(deliveries))
+
+
+def _error_line(error: str) -> str:
+    """The line of an engine's output that says what went wrong (its first `error:` line), else the first."""
+    lines = [line.strip() for line in error.splitlines() if line.strip()]
+    if not lines:
+        return "no output"
+    return next((line for line in lines if "error:" in line.lower()), lines[0])[:500]
 
 
 def _replace(outcome: Outcome, **changes: Any) -> Outcome:
