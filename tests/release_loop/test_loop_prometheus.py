@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.gate.series import AT, NAMESPACE
+from tests.release_loop.fakes import webhook_receiver
 from tests.release_loop.project import LoopProject, loop_project
 
 pytestmark = pytest.mark.integration
@@ -205,3 +206,34 @@ def test_uncommitted_catalog_is_refused(prometheus_url: str, tmp_path: Path) -> 
 
     assert done.returncode == 2
     assert "uncommitted changes" in done.stderr
+
+
+def test_prometheus_and_webhooks_come_from_the_stacks_release_settings(
+    prometheus_url: str, tmp_path: Path
+) -> None:
+    with webhook_receiver(200) as hook:
+        repo = loop_project(
+            tmp_path / "repo",
+            {"healthy": (10, {})},
+            namespace=NAMESPACE,
+            committed_at=AN_HOUR_AGO,
+            release={"prometheus": prometheus_url, "webhooks": [{"url": hook.url, "format": "slack"}]},
+        )
+        stamp = AT.isoformat()
+        outcome = repo.outcome(
+            repo.run("release", "run", "healthy", "--engine", "offline", "--at", stamp, "--json")
+        )
+
+    assert outcome["action"] == "promote"
+    assert hook.bodies == [{"text": hook.bodies[0]["text"]}]
+    assert hook.bodies[0]["text"].startswith("healthy [dev]: promote (v1 90 → 50, v2 10 → 50)")
+
+
+def test_without_any_prometheus_the_run_is_a_usage_error(tmp_path: Path) -> None:
+    repo = project(tmp_path, "healthy")
+
+    done = repo.run("release", "run", "healthy", "--engine", "offline")
+
+    assert done.returncode == 2
+    assert "give --prometheus or set modelstack:release.prometheus" in done.stderr
+    assert repo.log() == ["base"]
