@@ -15,11 +15,6 @@ is fine), PRECISION (fp32|fp16|bf16), MAX_REQUEST_BYTES (1048576), LOG_LEVEL (IN
 MODEL_WEIGHTS_PATH and MODEL_PRECISION, the names modelstack's pod spec injects, are read when
 WEIGHTS_PATH and PRECISION are unset.
 
-Deliberate degradation, for release-loop tests and drills (both off by default):
-DEGRADE_PREDICTIONS (0..1) rotates the class scores of that share of inputs (chosen by a hash of the
-input, so the same input is always degraded or never), changing their top class; ADDED_LATENCY_MS
-(0..60000) sleeps that long in every inference request, inside the measured request time.
-
 The server writes no files, so it runs as any uid on a read-only root filesystem.
 """
 
@@ -35,7 +30,6 @@ import signal
 import sys
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -124,8 +118,6 @@ class Settings:
     weights_path: Path = Path("/models/weights.npz")
     precision: str = "fp32"
     max_request_bytes: int = 1 << 20
-    degrade_predictions: float = 0.0
-    added_latency_ms: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -148,8 +140,6 @@ class Settings:
             ),
             precision=precision,
             max_request_bytes=_int(env, "MAX_REQUEST_BYTES", cls.max_request_bytes),
-            degrade_predictions=_share(env, "DEGRADE_PREDICTIONS"),
-            added_latency_ms=_bounded_int(env, "ADDED_LATENCY_MS", 0, 60000),
         )
 
 
@@ -165,35 +155,6 @@ def _int(env: Mapping[str, str], key: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{key} must be an integer, got {raw!r}") from None
-
-
-def _share(env: Mapping[str, str], key: str) -> float:
-    raw = env.get(key, "")
-    try:
-        value = float(raw) if raw else 0.0
-    except ValueError:
-        raise ConfigError(f"{key} must be a number from 0 to 1, got {raw!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"{key} must be a number from 0 to 1, got {raw!r}")
-    return value
-
-
-def _bounded_int(env: Mapping[str, str], key: str, low: int, high: int) -> int:
-    value = _int(env, key, low)
-    if not low <= value <= high:
-        raise ConfigError(f"{key} must be {low}..{high}, got {value}")
-    return value
-
-
-def degrade(batch: Array, output: npt.NDArray[np.float32], share: float) -> npt.NDArray[np.float32]:
-    """`output` with the class scores of `share` of the rows rotated by one (their top class changes)."""
-    if share <= 0:
-        return output
-    out = output.copy()
-    for i, row in enumerate(np.ascontiguousarray(batch, dtype=np.float32)):
-        if zlib.crc32(row.tobytes()) % 10000 < share * 10000:
-            out[i] = np.roll(out[i], 1)
-    return out
 
 
 def _port(env: Mapping[str, str], key: str, default: int) -> int:
@@ -432,11 +393,9 @@ class ModelServer:
         request = _parse_json(body)
         batch = _input_batch(request, model.input_dim)
         # Overflow is reported below as a refused output, not as a NumPy warning.
-        if self.settings.added_latency_ms:
-            time.sleep(self.settings.added_latency_ms / 1000)
         with self._queued(), np.errstate(all="ignore"):
             computing_from = time.perf_counter()
-            output = degrade(batch, model.predict(batch), self.settings.degrade_predictions)
+            output = model.predict(batch)
             self.metrics.triton.add(COMPUTE_US_METRIC, (time.perf_counter() - computing_from) * 1e6)
             self.metrics.triton.add(INFERENCE_COUNT_METRIC, len(batch))
         if not np.isfinite(output).all():

@@ -1,8 +1,8 @@
 """End to end: real Prometheus scraping real example-server processes, the loop walking the canaries.
 
-Four server processes (examples/model-server): the stable version, a good canary, a canary whose
-predictions are degraded (DEGRADE_PREDICTIONS, latency fine) and a slow one (ADDED_LATENCY_MS, accuracy
-fine). Each sits behind a sidecar reporting Istio's metrics (mesh.py); `modelstack release evaluate`
+Four server processes: the stable version and a good canary (examples/model-server), a canary whose
+predictions are degraded and a slow one (examples/degraded-server: DEGRADE_PREDICTIONS with latency
+fine, ADDED_LATENCY_MS with accuracy fine). Each sits behind a sidecar reporting Istio's metrics (mesh.py); `modelstack release evaluate`
 runs the committed golden set against each version's own server and serves the scores on /metrics;
 Prometheus scrapes both every second. The loop runs as the CLI on real time with the offline engine as
 its apply step, and every step is asserted in the catalog, the git history and the rendered stack.
@@ -34,7 +34,9 @@ __all__ = ["spawn_server"]  # the model-server fixture, used below
 
 NAMESPACE = "ml-e2e"
 PAUSE_S = 30
-GOLDEN = ROOT / "examples" / "model-server" / "golden.json"
+GOLDEN = ROOT / "examples" / "golden-set" / "golden.json"
+SERVER = ROOT / "examples" / "model-server" / "server.py"
+DEGRADED = ROOT / "examples" / "degraded-server" / "degraded.py"
 ANALYSIS = {
     "window": "1m",
     "pause": f"{PAUSE_S}s",
@@ -90,7 +92,10 @@ def stage(tmp_path: Path, weights: Path, spawn_server) -> Iterator[Stage]:
     binaries = _install()
     env = {"MODEL_NAME": "mlp", "WEIGHTS_PATH": str(weights)}
     stable: ServerProcess = spawn_server(env)
-    canaries = {name: spawn_server({**env, **extra}) for name, extra in CANARIES.items()}
+    canaries = {
+        name: spawn_server({**env, **extra}, script=DEGRADED if extra else SERVER)
+        for name, extra in CANARIES.items()
+    }
     repo = loop_project(
         tmp_path / "repo",
         {name: (20, ANALYSIS) for name in CANARIES},

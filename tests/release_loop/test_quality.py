@@ -22,7 +22,7 @@ from modelstack.release.quality import (
 )
 from tests.gate.conftest import _install
 
-GOLDEN = Path(__file__).resolve().parents[2] / "examples" / "model-server" / "golden.json"
+GOLDEN = Path(__file__).resolve().parents[2] / "examples" / "golden-set" / "golden.json"
 
 
 def write(tmp_path: Path, data: object) -> Path:

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
+
+# The example server's weights, from its own generator (examples/model-server is a separate build context).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "model-server"))
 from make_weights import INPUT_DIM, make_arrays
 
 DEFAULT_PATH = Path(__file__).resolve().parent / "golden.json"
