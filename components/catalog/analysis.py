@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from components.catalog.base import DnsLabel, StrictModel
 from components.catalog.patterns import Pattern, excerpt
@@ -27,7 +27,8 @@ MIN_WINDOW_SECONDS = 60.0
 PLACEHOLDERS = ("namespace", "model", "canary", "stable", "window")
 # A bare `{identifier}` is never valid PromQL (matchers need an operator), so it can only be a placeholder.
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-BUILTIN_CHECKS = ("request-count", "p99-latency", "error-rate")
+BUILTIN_CHECKS = ("request-count", "p99-latency", "error-rate", "accuracy-drop", "confidence-drift")
+DEFAULT_PROGRESS_DEADLINE_SECONDS = 1800.0
 
 
 def promql_duration_seconds(value: str) -> float:
@@ -112,16 +113,48 @@ class AlertThresholds(StrictModel):
     """Alert when the autoscaler has been pinned at maxReplicas for this many minutes."""
 
 
-def _steps(value: tuple[int, ...]) -> tuple[int, ...]:
+def _duration(value: str) -> str:
+    promql_duration_seconds(value)
+    return value
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+"""A PromQL-style duration ('30s', '5m', '1h30m'); '0s' is allowed."""
+
+
+def _step_weight(value: int) -> int:
+    if not 1 <= value <= 100:
+        raise ValueError(f"every step is a weight from 1 to 100, not {value}")
+    return value
+
+
+class Step(StrictModel):
+    """One canary weight of the release loop; `20` is short for `{weight: 20}`."""
+
+    weight: Annotated[int, AfterValidator(_step_weight)]
+    """The canary's share of traffic at this step (percent)."""
+    pause: Duration | None = None
+    """Minimum time at this weight before the loop moves on, counted from the commit that set it;
+    default: the analysis block's `pause`."""
+    approval: bool = False
+    """The loop never moves the canary to this weight itself: it waits (holds, still rolling back on a
+    failed analysis) until a person does, with a reviewed `modelstack promote` commit."""
+
+
+def _step_shorthand(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple({"weight": v} if isinstance(v, int) and not isinstance(v, bool) else v for v in value)
+    return value
+
+
+def _steps(value: tuple[Step, ...]) -> tuple[Step, ...]:
+    weights = [s.weight for s in value]
     if not value:
         raise ValueError("steps is empty — give the canary weights to walk through, ending at 100")
-    out_of_range = [s for s in value if not 1 <= s <= 100]
-    if out_of_range:
-        raise ValueError(f"steps {list(value)}: every step is a weight from 1 to 100, not {out_of_range}")
-    if any(b <= a for a, b in itertools.pairwise(value)):
-        raise ValueError(f"steps {list(value)} must be strictly increasing")
-    if value[-1] != 100:
-        raise ValueError(f"steps {list(value)} must end at 100 — the last step is full promotion")
+    if any(b <= a for a, b in itertools.pairwise(weights)):
+        raise ValueError(f"steps {weights} must be strictly increasing")
+    if weights[-1] != 100:
+        raise ValueError(f"steps {weights} must end at 100 — the last step is full promotion")
     return value
 
 
@@ -136,8 +169,31 @@ class AnalysisSpec(StrictModel):
     """The canary's share of 5xx responses must stay at or below this (percent)."""
     min_requests: int = Field(default=50, ge=1)
     """Requests the canary must have served in the window; below it the result is inconclusive (hold)."""
-    steps: Annotated[tuple[int, ...], AfterValidator(_steps)] = (10, 50, 100)
-    """Canary weights to walk through, strictly increasing, ending at 100; promotion goes to the next."""
+    steps: Annotated[tuple[Step, ...], BeforeValidator(_step_shorthand), AfterValidator(_steps)] = (
+        Step(weight=10),
+        Step(weight=50),
+        Step(weight=100),
+    )
+    """Canary weights to walk through, strictly increasing, ending at 100; promotion goes to the next.
+    Each is a weight (`20`) or `{weight, pause, approval}`."""
+    pause: Duration = "5m"
+    """Release loop: minimum time at each weight before the next step, counted from the commit that set
+    the weight (first-parent history), never from the loop's own runs."""
+    failure_limit: int = Field(default=1, ge=1, le=20)
+    """Release loop: roll back after this many failed analyses in a row — the analyses at the evaluation
+    time and `window`, 2 × `window`, … before it, each at least as late as the weight's commit."""
+    progress_deadline: Duration | None = None
+    """Release loop: inconclusive (no data, too few requests, Prometheus unreachable) for longer than
+    this after the weight's commit rolls back; the loop never holds forever. Default: 30m, or twice the
+    longest pause or window when that is longer."""
+    accuracy_drop_percent: float | None = Field(default=None, gt=0, lt=100)
+    """Golden-set accuracy of the canary may be at most this many percent below the stable version's,
+    relative: canary ≥ stable × (1 − p/100) (0.90 vs 0.95 is a 5.3 % drop). Unset: not checked."""
+    confidence_drift: float | None = Field(default=None, gt=0, le=1)
+    """Mean prediction confidence (0–1) of the canary on the golden set may differ from the stable
+    version's by at most this, absolute. Unset: not checked."""
+    loop: bool = True
+    """false: `modelstack release run` leaves this model alone (it reports and changes nothing)."""
     metrics: tuple[CustomMetric, ...] = ()
     """Extra PromQL checks on top of request count, P99 latency and error rate."""
     alerts: AlertThresholds = AlertThresholds()
@@ -153,6 +209,38 @@ class AnalysisSpec(StrictModel):
             seen.add(metric.name)
         return self
 
+    @model_validator(mode="after")
+    def _deadline_after_pauses(self) -> Self:
+        floor = self._longest_wait_seconds()
+        if self.progress_deadline is not None and promql_duration_seconds(self.progress_deadline) <= floor:
+            raise ValueError(
+                f"progressDeadline {self.progress_deadline} must be longer than every pause and the window "
+                f"(longest {floor:g} s) — otherwise a canary is rolled back before it could be judged"
+            )
+        return self
+
+    def _longest_wait_seconds(self) -> float:
+        pauses = [promql_duration_seconds(self.pause_at(s.weight)) for s in self.steps]
+        return max([*pauses, promql_duration_seconds(self.pause), promql_duration_seconds(self.window)])
+
+    @property
+    def progress_deadline_seconds(self) -> float:
+        if self.progress_deadline is not None:
+            return promql_duration_seconds(self.progress_deadline)
+        return max(DEFAULT_PROGRESS_DEADLINE_SECONDS, 2 * self._longest_wait_seconds())
+
+    @property
+    def weights(self) -> tuple[int, ...]:
+        return tuple(s.weight for s in self.steps)
+
     def next_step(self, current_weight: int) -> int:
         """The weight after `current_weight`: the first step above it (100 once past the last)."""
-        return next((s for s in self.steps if s > current_weight), 100)
+        return next((w for w in self.weights if w > current_weight), 100)
+
+    def step_at(self, weight: int) -> Step | None:
+        return next((s for s in self.steps if s.weight == weight), None)
+
+    def pause_at(self, weight: int) -> str:
+        """The minimum time at `weight`: its step's pause, else the block's."""
+        step = self.step_at(weight)
+        return step.pause if step is not None and step.pause is not None else self.pause

@@ -36,6 +36,9 @@ class ModelSpec(StrictModel):
     autoscaling: AutoscalingSpec | None = None
     analysis: AnalysisSpec | None = None
     """Canary thresholds: read by `modelstack gate` and by the alerting rules alike."""
+    failed_canaries: dict[VersionName, str] = {}
+    """Versions the release loop rolled back, with why; the loop never starts them again. A listed version
+    must have weight 0 — remove its entry to release it again (a reviewed change)."""
     security: SecurityContext = SecurityContext()
     sidecar_resources: ProxyResources | None = None
     """CPU and memory of the Istio sidecar in this model's pods (requests = limits); default: the stack's
@@ -50,6 +53,20 @@ class ModelSpec(StrictModel):
             if missing:
                 raise ValueError(
                     f"server custom has no preset; serverOverrides must give {', '.join(missing)}"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _failed_canaries_carry_no_traffic(self) -> Self:
+        for name in self.failed_canaries:
+            if name not in self.versions:
+                raise ValueError(
+                    f"failedCanaries names {name!r}, which is not a version (versions: {', '.join(self.versions)})"
+                )
+            if self.versions[name].weight != 0:
+                raise ValueError(
+                    f"{name} is listed in failedCanaries but has weight {self.versions[name].weight} — a failed "
+                    f"canary carries no traffic; remove failedCanaries.{name} to release it again"
                 )
         return self
 

@@ -6,7 +6,7 @@ import ipaddress
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
 
 from components.catalog.base import (
     DigestRef,
@@ -157,6 +157,34 @@ class AutoscalingConfig(StrictModel):
     `prometheus-operated` Service prometheus-operator creates beside every Prometheus."""
 
 
+def _http_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value) if len(value) <= 2048 else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+        raise ValueError(f"{excerpt(value)} is not an http(s) URL")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+
+
+class WebhookConfig(StrictModel):
+    url: HttpUrl
+    """Where each release-loop decision is POSTed as JSON."""
+    format: Literal["generic", "slack"] = "generic"
+    """generic: the decision as a JSON object; slack: a Slack incoming-webhook `{"text": …}` payload."""
+
+
+class ReleaseConfig(StrictModel):
+    """Settings of the release loop (`modelstack release run`) for this stack."""
+
+    prometheus: HttpUrl | None = None
+    """Prometheus the loop reads the canary's analysis from (the CLI's --prometheus overrides it)."""
+    webhooks: tuple[WebhookConfig, ...] = ()
+    """Notified of every decision, after it is applied; a failing webhook never blocks a rollback."""
+
+
 class EgressPort(StrictModel):
     port: int = Field(ge=1, le=65535)
     protocol: Literal["TCP", "UDP", "SCTP"] = "TCP"
@@ -237,6 +265,8 @@ class StackConfig(StrictModel):
     catalog must name one of them and one of its keys (a missing one would crash-loop the pod)."""
     image_pull_secrets: tuple[DnsLabel, ...] = ()
     """Secrets (declared in `secrets`, type `kubernetes.io/dockerconfigjson`) every model pod pulls with."""
+    release: ReleaseConfig = ReleaseConfig()
+    """The release loop's Prometheus and webhooks."""
 
     @field_validator("registry")
     @classmethod

@@ -14,6 +14,7 @@ first), so the result is deterministic and always sums to 100.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import tempfile
@@ -153,6 +154,35 @@ def with_weights(text: str, model: str, weights: Mapping[str, int]) -> str:
     expected = _plain(text)
     for name, weight in weights.items():
         expected["models"][model]["versions"][name]["weight"] = weight
+    _check_intended(edited, expected)
+    return edited
+
+
+def with_failed_canary(text: str, model: str, version: str, reason: str) -> str:
+    """The catalog text with `failedCanaries.<version>: "<reason>"` added to `model`, nothing else changed."""
+    document = _round_trip().load(text)
+    versions = _versions_node(document, model)
+    body = document["models"][model]
+    lines = text.splitlines(keepends=True)
+    # JSON strings are YAML double-quoted scalars; ensure_ascii keeps the line plain ASCII.
+    quoted = json.dumps(" ".join(reason.split())[:300])
+    existing = body.get("failedCanaries")
+    if existing is not None:
+        if not hasattr(existing, "lc") or not len(existing) or existing.fa.flow_style():
+            raise ReleaseError(
+                f"{model}.failedCanaries is not a block mapping with entries; write it in block style"
+            )
+        first = next(iter(existing))
+        line, column = existing.lc.key(first)
+        lines.insert(line, f"{' ' * column}{version}: {quoted}\n")
+    else:
+        line, column = body.lc.key("versions")
+        child = versions.lc.key(next(iter(versions)))[1] - column
+        block = f"{' ' * column}failedCanaries:\n{' ' * (column + child)}{version}: {quoted}\n"
+        lines.insert(line, block)
+    edited = "".join(lines)
+    expected = _plain(text)
+    expected["models"][model].setdefault("failedCanaries", {})[version] = " ".join(reason.split())[:300]
     _check_intended(edited, expected)
     return edited
 
@@ -332,3 +362,9 @@ def set_weight(
     edit = plan_weight(path.read_text(encoding="utf-8"), model, version, weight)
     apply_edit(path, edit, stacks if stacks is not None else stacks_beside(path))
     return edit.after
+
+
+def plan_failed_rollback(text: str, model: str, canary: str, stable: str, reason: str) -> Edit:
+    """All traffic to `stable` in one step and `canary` marked failed, so the loop never restarts it."""
+    edit = plan_weight(text, model, stable, TOTAL)
+    return Edit(model, edit.before, edit.after, with_failed_canary(edit.text, model, canary, reason))

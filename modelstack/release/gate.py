@@ -168,6 +168,31 @@ def error_rate_query(namespace: str, workload: str, window: str) -> str:
     return queries.error_rate_percent(namespace, workload, window)
 
 
+# --- golden-set quality (series of `modelstack release evaluate`, see modelstack/release/quality.py) ----
+
+GOLDEN_ACCURACY_METRIC = "modelstack_golden_accuracy"
+GOLDEN_CONFIDENCE_METRIC = "modelstack_golden_confidence_mean"
+
+
+def golden_query(metric: str, namespace: str, model: str, version: str, window: str) -> str:
+    # last_over_time: the evaluator exports a gauge per round; the newest value in the window counts.
+    selector = f'namespace="{namespace}",model="{model}",version="{version}"'
+    return f"max(last_over_time({metric}{{{selector}}}[{window}]))"
+
+
+def accuracy_drop_query(namespace: str, model: str, canary: str, stable: str, window: str) -> str:
+    """Relative drop in percent: 100 × (1 − canary / stable); negative when the canary is better."""
+    c = golden_query(GOLDEN_ACCURACY_METRIC, namespace, model, canary, window)
+    s = golden_query(GOLDEN_ACCURACY_METRIC, namespace, model, stable, window)
+    return f"100 * (1 - {c} / {s})"
+
+
+def confidence_drift_query(namespace: str, model: str, canary: str, stable: str, window: str) -> str:
+    c = golden_query(GOLDEN_CONFIDENCE_METRIC, namespace, model, canary, window)
+    s = golden_query(GOLDEN_CONFIDENCE_METRIC, namespace, model, stable, window)
+    return f"abs({c} - {s})"
+
+
 # --- checks ---------------------------------------------------------------------------------------------
 
 
@@ -255,6 +280,14 @@ def evaluate_gate(  # noqa: PLR0917 — the positional signature is the agreed i
         _measure("p99-latency", p99_q, run(p99_q), max_=analysis.p99_latency_ms, min_=None),
         _measure("error-rate", err_q, run(err_q), max_=analysis.error_rate_percent, min_=None),
     ]
+    if analysis.accuracy_drop_percent is not None:
+        acc_q = accuracy_drop_query(namespace, model_name, canary, stable, window)
+        checks.append(
+            _measure("accuracy-drop", acc_q, run(acc_q), max_=analysis.accuracy_drop_percent, min_=None)
+        )
+    if analysis.confidence_drift is not None:
+        conf_q = confidence_drift_query(namespace, model_name, canary, stable, window)
+        checks.append(_measure("confidence-drift", conf_q, run(conf_q), max_=analysis.confidence_drift, min_=None))
     for metric in analysis.metrics:
         query = render_query(
             metric.query, namespace=namespace, model=model_name, canary=canary, stable=stable, window=window

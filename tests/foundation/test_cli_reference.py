@@ -17,12 +17,25 @@ ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 for _command in COMMANDS:
     cli.add_command(_command)
-ALL = sorted(cli.commands)
+# A group (`release`) is listed by its subcommands: `release run`, `release evaluate`.
+ALL = sorted(
+    f"{name} {sub}" if isinstance(command, click.Group) else name
+    for name, command in cli.commands.items()
+    for sub in (sorted(command.commands) if isinstance(command, click.Group) else [""])
+)
 READS_A_STACK = [name for name in ALL if name != "gpus"]  # gpus asks NVML, not a stack
 
 
+def command_of(name: str) -> click.Command:
+    command: click.Command = cli
+    for part in name.split():
+        assert isinstance(command, click.Group)
+        command = command.commands[part]
+    return command
+
+
 def options(name: str) -> set[str]:
-    command = cli.commands[name]
+    command = command_of(name)
     return {o for p in command.params if isinstance(p, click.Option) for o in p.opts if o.startswith("--")} - {
         "--help"
     }
@@ -42,14 +55,14 @@ def reference_row(name: str) -> str:
 
 @pytest.mark.parametrize("name", READS_A_STACK)
 def test_every_command_that_reads_a_stack_takes_stack_with_default_dev(name: str) -> None:
-    (stack,) = [p for p in cli.commands[name].params if "--stack" in getattr(p, "opts", ())]
+    (stack,) = [p for p in command_of(name).params if "--stack" in getattr(p, "opts", ())]
     assert set(stack.opts) == {"--stack", "-s"}
     assert stack.default == "dev"
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_every_command_states_its_exit_codes_in_help(name: str) -> None:
-    result = CliRunner().invoke(cli, [name, "--help"])
+    result = CliRunner().invoke(cli, [*name.split(), "--help"])
     assert result.exit_code == 0
     assert "Exit codes:" in result.output
     assert re.search(r"^\s+0\s", result.output, re.MULTILINE), result.output
@@ -70,7 +83,7 @@ def test_the_readme_has_one_exit_code_table_with_every_code_a_command_uses() -> 
     documented = {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.MULTILINE)}
     used = set()
     for name in ALL:
-        help_text = CliRunner().invoke(cli, [name, "--help"]).output
+        help_text = CliRunner().invoke(cli, [*name.split(), "--help"]).output
         codes = help_text.split("Exit codes:")[1]
         used |= {int(code) for code in re.findall(r"^\s+(\d+)\s", codes, re.MULTILINE)}
     assert used == documented

@@ -45,7 +45,7 @@ def test_camel_case_yaml_is_read_into_the_spec() -> None:
     assert spec.window == "10m"
     assert spec.p99_latency_ms == 500
     assert spec.min_requests == 200
-    assert spec.steps == (5, 25, 50, 100)
+    assert spec.weights == (5, 25, 50, 100)
     assert spec.metrics[0].max == 1.5
     assert spec.alerts == AlertThresholds(queue_saturation=0.8, max_replicas_for_minutes=30)
 
@@ -59,7 +59,7 @@ def test_defaults_are_the_seed_thresholds() -> None:
         1.0,
         50,
     )
-    assert spec.steps == (10, 50, 100)
+    assert spec.weights == (10, 50, 100)
     assert spec.alerts == AlertThresholds(queue_saturation=0.9, max_replicas_for_minutes=15)
 
 

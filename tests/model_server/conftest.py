@@ -165,15 +165,19 @@ class ServerProcess:
 
 @pytest.fixture
 def spawn_server() -> Iterator[Callable[..., ServerProcess]]:
-    """spawn_server(env, prefix=(), roles={"api"}) -> ServerProcess, listening on 127.0.0.1:<free port>."""
+    """spawn_server(env, prefix=(), roles={"api"}, script=server.py) -> ServerProcess, listening on
+    127.0.0.1:<free port>."""
     spawned: list[ServerProcess] = []
 
     def spawn(
-        env: Mapping[str, str], prefix: tuple[str, ...] = (), roles: frozenset[str] = frozenset({"api"})
+        env: Mapping[str, str],
+        prefix: tuple[str, ...] = (),
+        roles: frozenset[str] = frozenset({"api"}),
+        script: Path = SERVER_DIR / "server.py",
     ) -> ServerProcess:
         full_env = {"PATH": os.environ.get("PATH", ""), "HOST": "127.0.0.1", "PORT": "0", **env}
         proc = subprocess.Popen(
-            [*prefix, sys.executable, str(SERVER_DIR / "server.py")],
+            [*prefix, sys.executable, str(script)],
             env=full_env,
             stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL,

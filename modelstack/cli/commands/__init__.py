@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from modelstack.cli.commands import capacity, check, gate, gpus, release
+from modelstack.cli.commands import capacity, check, gate, gpus, release, release_loop
 
 COMMANDS: tuple[click.Command, ...] = (
     gate.command,
@@ -12,4 +12,5 @@ COMMANDS: tuple[click.Command, ...] = (
     check.command,
     capacity.command,
     *release.COMMANDS,  # promote, rollback, retire
+    *release_loop.COMMANDS,  # release run, release evaluate
 )
