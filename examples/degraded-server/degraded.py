@@ -34,6 +34,9 @@ LOG = logging.getLogger("degraded-server")
 
 
 def load_server() -> ModuleType:
+    # server.py imports its package `mlp_server` from its own directory, as `python server.py` would.
+    if str(SERVER.parent) not in sys.path:
+        sys.path.insert(0, str(SERVER.parent))
     spec = importlib.util.spec_from_file_location("modelstack_example_server_degraded", SERVER)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -145,13 +145,24 @@ def test_concurrent_renders_always_leave_one_whole_render_that_a_reader_sees_who
         except BaseException as exc:  # a failed write is a finding, reported below
             failures.append(exc)
 
+    def identity() -> tuple[int, int] | None:
+        try:
+            info = out.stat()
+        except FileNotFoundError:
+            return None
+        return info.st_ino, info.st_ctime_ns
+
     def reader() -> None:
+        # A walk during which `out` was swapped may mix the two trees (the old one is deleted under it);
+        # the promise is that `out` names a whole render at every instant, so a walk that began and
+        # ended on the same directory must see it whole.
         while not done.is_set():
+            before = identity()
             try:
                 seen = files_of(out)
             except FileNotFoundError:
                 seen = {}
-            if seen != expected:
+            if before is not None and identity() == before and seen != expected:
                 seen_partial.append(seen)
 
     threads = [threading.Thread(target=writer) for _ in range(2)]

@@ -52,7 +52,8 @@ def test_the_commit_message_holds_the_decision_and_its_evidence(prometheus_url: 
     assert "Window: 5m" in message
     assert "request-count: 3000 (min 50)" in message
     assert "p99-latency: 450 (max 800)" in message
-    assert "query: sum(increase(istio_requests_total{" in message
+    queries = [line for line in message.splitlines() if line.strip().startswith("query: ")]
+    assert any("increase(istio_requests_total{" in q for q in queries), queries
     assert "Modelstack-Decision: promote" in message
     assert f"evaluated at {AT.isoformat().replace('+00:00', 'Z')}" in message
 
