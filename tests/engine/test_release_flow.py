@@ -58,7 +58,9 @@ class ReleaseStep:
 
 
 def _of_version(key: ObjectId, model: str, version: str) -> bool:
-    return key[3].startswith(f"{model}-{version}")
+    # The weights' PersistentVolume is cluster-scoped, so its name starts with the namespace.
+    name = key[3].removeprefix(f"{NAMESPACE}-") if key[1] == "PersistentVolume" else key[3]
+    return name.startswith(f"{model}-{version}")
 
 
 def _expect_weight_change(operations: dict[ObjectId, str]) -> None:
