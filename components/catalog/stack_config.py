@@ -24,6 +24,7 @@ from components.catalog.node_pool import NodePool
 from components.catalog.patterns import FILE_PATH, NAMESPACED_NAME, REGISTRY, excerpt, matching
 from components.catalog.pulumi_config import SECRET_PLACEHOLDER
 from components.catalog.resources import ProxyResources
+from components.catalog.shard import ShardConfig
 from components.catalog.workload import ConfigKey
 
 
@@ -206,6 +207,9 @@ class StackConfig(StrictModel):
     catalog must name one of them and one of its keys (a missing one would crash-loop the pod)."""
     image_pull_secrets: tuple[DnsLabel, ...] = ()
     """Secrets (declared in `secrets`, type `kubernetes.io/dockerconfigjson`) every model pod pulls with."""
+    shard: ShardConfig = ShardConfig()
+    """Which part of the catalog this stack owns: everything (`all`), the shared objects (`base`) or the
+    models a selector picks (`models`); docs/sharding.md."""
 
     @field_validator("registry")
     @classmethod

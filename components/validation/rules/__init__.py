@@ -15,12 +15,13 @@ from components.validation.rules.core import CORE_RULES
 from components.validation.rules.gpu import GPU_RULES
 from components.validation.rules.images import IMAGE_RULES
 from components.validation.rules.secrets import SECRET_RULES
+from components.validation.rules.shards import SHARD_RULES
 from components.validation.rules.traffic import TRAFFIC_RULES
 from components.validation.rules.workload import WORKLOAD_RULES
 
 Rule = Callable[[RuleContext], Iterable[Finding]]
 
-RULES: tuple[Rule, ...] = (*CORE_RULES, *AUTOSCALING_RULES, *WORKLOAD_RULES, *TRAFFIC_RULES, *GPU_RULES, *IMAGE_RULES, *SECRET_RULES)
+RULES: tuple[Rule, ...] = (*CORE_RULES, *AUTOSCALING_RULES, *WORKLOAD_RULES, *TRAFFIC_RULES, *GPU_RULES, *IMAGE_RULES, *SECRET_RULES, *SHARD_RULES)
 
 
 def run_rules(ctx: RuleContext) -> list[Finding]:
