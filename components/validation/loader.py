@@ -126,6 +126,15 @@ def catalog_schema_problems(path: Path | str) -> list[Problem]:
         return exc.problems
 
 
+def parse_catalog(path: Path | str) -> Catalog:
+    """The catalog checked against the schema alone (no rule, no stack): for reading it as data, e.g. an
+    old revision whose build contexts are not on disk. Raises CatalogError."""
+    phase = _schema_phase(Path(path))
+    if phase.problems or phase.catalog is None:
+        raise CatalogError(phase.problems)
+    return phase.catalog
+
+
 def load_catalog(path: Path | str, stack: StackConfig) -> LoadedCatalog:
     """Validate `models.yaml` against the schema and the stack. Raises CatalogError listing every problem."""
     path = Path(path)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 
-from modelstack.cli.commands import capacity, check, gate, gpus, release
+from modelstack.cli.commands import capacity, check, gate, gpus, release, stacks
 
 COMMANDS: tuple[click.Command, ...] = (
     gate.command,
     gpus.command,
     check.command,
     capacity.command,
+    stacks.command,
     *release.COMMANDS,  # promote, rollback, retire
 )
