@@ -70,7 +70,7 @@ class _Project:
     root: Path
     shards: Shards
     configs: dict[str, StackConfig | None] = field(default_factory=dict)
-    catalogs: dict[str, Any] = field(default_factory=dict)
+    catalogs: dict[Path, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def at(cls, root: Path) -> _Project:
