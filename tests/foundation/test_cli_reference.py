@@ -18,7 +18,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 for _command in COMMANDS:
     cli.add_command(_command)
 ALL = sorted(cli.commands)
-READS_A_STACK = [name for name in ALL if name != "gpus"]  # gpus asks NVML, not a stack
+READS_A_STACK = [name for name in ALL if name not in ("gpus", "stacks")]  # NVML; every stack at once
 
 
 def options(name: str) -> set[str]:
