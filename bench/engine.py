@@ -19,7 +19,8 @@ Where the time goes, for every pulumi command:
 - CPU by process, from /proc sampled every 0.2 s over the command's process tree (a process's last sample
   before it exits, so each figure may miss up to 0.2 s): the CLI and engine (`pulumi`), the Python
   language host, the program (`python`, the SDK included), the Kubernetes provider.
-- Phases by wall clock, from the engine's event log (`--event-log`, read as it is written): start-up
+- Phases by wall clock, from the engine's events (`--json` streams them on stdout; a preview with
+  PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true), by when each arrived: start-up
   (CLI, plugins, stack and secrets until the prelude event), steps (prelude to the last resource event:
   program, engine and provider working concurrently), and finish (the last resource event to exit:
   summary and the final checkpoint).
@@ -113,15 +114,14 @@ class Run:
         return sum(self.cpu_by.values())
 
 
-def sampled(
-    command: list[str], cwd: Path, env: dict[str, str], event_log: Path | None, timeout: float
-) -> Run:
-    """Run `command`; wall time, CPU per process category, and the event log's phases as they arrive."""
+def sampled(command: list[str], cwd: Path, env: dict[str, str], events: bool, timeout: float) -> Run:
+    """Run `command`; wall time, CPU per process category, and (`events`: the command streams engine
+    events as JSON lines on stdout) the phases, by when each event arrived."""
     last: dict[int, tuple[str, float]] = {}
     arrivals: dict[str, float] = {}
     counts: dict[str, int] = {}
     offset = 0
-    with tempfile.TemporaryFile() as output:
+    with tempfile.NamedTemporaryFile() as output:
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
         while True:
@@ -129,16 +129,19 @@ def sampled(
             for pid in _tree(process.pid):
                 if (seen := _cpu(pid)) is not None:
                     last[pid] = seen
-            if event_log is not None and event_log.exists():
-                with event_log.open("rb") as stream:
+            if events:
+                with open(output.name, "rb") as stream:
                     stream.seek(offset)
                     chunk = stream.read()
                 complete = chunk[: chunk.rfind(b"\n") + 1]
                 offset += len(complete)
                 now = time.perf_counter() - start
                 for line in complete.splitlines():
-                    kinds = [k for k in json.loads(line) if k.endswith("Event")]
-                    for kind in kinds:
+                    try:
+                        event = json.loads(line)
+                    except ValueError:
+                        continue  # a diagnostic line, not an event
+                    for kind in (k for k in event if isinstance(event, dict) and k.endswith("Event")):
                         counts[kind] = counts.get(kind, 0) + 1
                         arrivals.setdefault(f"first {kind}", now)
                         arrivals[f"last {kind}"] = now
@@ -193,7 +196,7 @@ def bench_size(engine: Pulumi, n: int, work: Path, timeout: float) -> dict[str, 
         [*modelstack, "render", "--stack", STACK, "--out", str(work / f"n{n}" / "render")],
         project,
         env,
-        None,
+        False,
         timeout,
     )
     runs["preview"] = sampled(
@@ -208,20 +211,17 @@ def bench_size(engine: Pulumi, n: int, work: Path, timeout: float) -> dict[str, 
         ],
         project,
         env,
-        None,
+        False,
         timeout,
     )
     engine = engine.with_backend(work / f"n{n}" / "state")
     engine.run(project, "stack", "init", STACK)
     pulumi = [str(engine.toolchain.pulumi), "--non-interactive", "--color=never"]
-    events = work / f"n{n}" / "events"
-    events.mkdir()
+    # `--json` streams the engine's events (a preview only with this variable; pulumi v3.274).
+    streaming = {**engine.env(), "PULUMI_ENABLE_STREAMING_JSON_PREVIEW": "true"}
 
     def real(label: str, *args: str) -> None:
-        log = events / f"{label.replace(' ', '-')}.jsonl"
-        runs[label] = sampled(
-            [*pulumi, *args, "--stack", STACK, "--event-log", str(log)], project, engine.env(), log, timeout
-        )
+        runs[label] = sampled([*pulumi, *args, "--stack", STACK, "--json"], project, streaming, True, timeout)
 
     real("pulumi preview", "preview")
     real("pulumi up", "up", "--yes", "--skip-preview")
