@@ -221,7 +221,14 @@ def bench_size(engine: Pulumi, n: int, work: Path, timeout: float) -> dict[str, 
     streaming = {**engine.env(), "PULUMI_ENABLE_STREAMING_JSON_PREVIEW": "true"}
 
     def real(label: str, *args: str) -> None:
-        runs[label] = sampled([*pulumi, *args, "--stack", STACK, "--json"], project, streaming, True, timeout)
+        runs[label] = run = sampled(
+            [*pulumi, *args, "--stack", STACK, "--json"], project, streaming, True, timeout
+        )
+        # As it comes: a size may not finish within the time one has.
+        print(
+            f"N = {n} {label}: {run.wall:.1f} s wall, {run.cpu:.1f} s CPU {run.cpu_by}, phases {run.phases}",
+            flush=True,
+        )
 
     real("pulumi preview", "preview")
     real("pulumi up", "up", "--yes", "--skip-preview")
