@@ -2,7 +2,7 @@
 #   make preview   set up everything and render + preview the dev stack (no cluster, no cloud, no login)
 #   make test      set up everything (venv, Docker engine, registry, Prometheus) and run the test suite
 #   make stop-servers  stop the Docker engine and registry that `make test` left running
-.PHONY: setup engine cluster-toolchain cluster cluster-stop preview render validate test lint bench clean stop-servers
+.PHONY: setup engine cluster-toolchain cluster cluster-stop preview render validate test lint bench bench-engine clean stop-servers
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -54,6 +54,12 @@ stop-servers:
 
 bench: setup
 	$(PY) bench/run.py
+
+# The real Pulumi engine (preview and up of a render stack) beside the offline engine, at 10 and 100
+# models (docs/performance.md, "Under the real engine"; SIZES=10,100,1000 for more).
+SIZES ?= 10,100
+bench-engine: setup engine
+	$(PY) bench/engine.py --sizes $(SIZES)
 
 clean:
 	rm -rf rendered build .pytest_cache .mypy_cache .ruff_cache

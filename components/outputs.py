@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 
 from components.catalog.catalog import Catalog
+from components.catalog.shard import ShardRole
 from components.catalog.stack_config import StackConfig
 from components.contract.build import contract_output
 from components.gpu.capacity import capacity_plan
@@ -25,6 +26,12 @@ def stack_outputs(model_stack: ModelStack, catalog: Catalog, stack: StackConfig)
     }
     # Pools' supply against every version's demand at min/max replicas (docs/gpu.md); computed once for
     # both exports.
+    if stack.shard.role is ShardRole.MODELS:
+        # A shard's models are planned with every other shard's on the base's pools: the base exports it.
+        return {
+            "contract": contract_output(catalog, stack, pulumi.get_stack(), images),
+            "namespace": stack.namespace,
+        }
     capacity = capacity_plan(catalog, stack)
     return {
         "contract": contract_output(catalog, stack, pulumi.get_stack(), images, capacity),

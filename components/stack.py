@@ -1,7 +1,8 @@
-"""`ModelStack`: the whole catalog on one stack — namespace, node pools, and every model."""
+"""`ModelStack`: the catalog on one stack — namespace, node pools and every model, or one shard of them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,9 @@ import pulumi_docker_build as docker_build
 import pulumi_kubernetes as k8s
 
 from components.autoscaling.adapter import AdapterRules, AdapterRulesArgs
+from components.base_reference import BaseReference, BaseReferenceArgs
 from components.catalog.catalog import Catalog
+from components.catalog.model import ModelSpec
 from components.catalog.stack_config import AutoscalingEngine, KubernetesTarget, StackConfig
 from components.gpu.node_pool import GpuNodePool, GpuNodePoolArgs, MigManagerConfig, MigManagerConfigArgs
 from components.served_model import ServedModel, ServedModelArgs
@@ -34,9 +37,11 @@ def kubernetes_provider(name: str, stack: StackConfig, parent: pulumi.Resource) 
     return k8s.Provider(name, context=stack.kubernetes.context, opts=opts)
 
 
-def image_builder(name: str, args: ModelStackArgs, parent: pulumi.Resource) -> docker_build.Provider | None:
+def image_builder(
+    name: str, args: ModelStackArgs, parent: pulumi.Resource, served: Mapping[str, ModelSpec]
+) -> docker_build.Provider | None:
     """The docker-build provider, only when the stack builds images (the dev quick start needs no Docker)."""
-    builds = any(v.build for m in args.catalog.models.values() for v in m.versions.values())
+    builds = any(v.build for m in served.values() for v in m.versions.values())
     if not (builds and args.stack.build_images):
         return None
     return docker_build.Provider(name, opts=pulumi.ResourceOptions(parent=parent))
@@ -58,32 +63,64 @@ def namespace_manifest(stack: StackConfig) -> dict[str, Any]:
     }
 
 
+def _retained(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult:
+    return pulumi.ResourceTransformationResult(
+        args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(retain_on_delete=True))
+    )
+
+
+def served_models(catalog: Catalog, stack: StackConfig) -> dict[str, ModelSpec]:
+    """The models whose objects this stack declares: all of them, none (a base) or a shard's selection."""
+    shard = stack.shard
+    return {
+        name: model for name, model in catalog.models.items() if shard.owns(name, model.owner, model.labels)
+    }
+
+
 class ModelStack(pulumi.ComponentResource):
+    """The stack's objects. Unsharded (`shard.role: all`): everything. A `base`: what the models share,
+    no model. A `models` shard: its models, on the base's namespace and pools (docs/sharding.md)."""
+
     models: dict[str, ServedModel]
 
     def __init__(self, name: str, args: ModelStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelstack:index:ModelStack", name, None, opts)
+        shard = args.stack.shard
         provider = kubernetes_provider("kubernetes", args.stack, self)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
-        namespace = k8s.core.v1.Namespace(args.stack.namespace, **namespace_manifest(args.stack), opts=child)
-        in_namespace = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[namespace])
-        # Mutual TLS only, for every workload of the namespace; models then say who may call them.
-        self.peer_authentication = k8s.apiextensions.CustomResource(
-            "peer-authentication",
-            api_version=ISTIO_SECURITY,
-            kind="PeerAuthentication",
-            **namespace_peer_authentication_manifest(args.stack.namespace),
-            opts=in_namespace,
-        )
-        image_provider = image_builder("docker-build", args, self)
-        # The pools GPU versions land on: Karpenter NodePools, and the MIG layouts the MIG manager applies.
-        self.node_pools = {
-            pool.name: GpuNodePool(f"pool-{pool.name}", GpuNodePoolArgs(pool), opts=child)
-            for pool in args.stack.node_pools
-        }
-        self.mig_manager = MigManagerConfig(
-            "mig-manager", MigManagerConfigArgs(args.stack.node_pools), opts=child
-        )
+        if shard.owns_shared:
+            namespace = k8s.core.v1.Namespace(
+                args.stack.namespace, **namespace_manifest(args.stack), opts=child
+            )
+            in_namespace = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[namespace])
+            # Mutual TLS only, for every workload of the namespace; models then say who may call them.
+            self.peer_authentication = k8s.apiextensions.CustomResource(
+                "peer-authentication",
+                api_version=ISTIO_SECURITY,
+                kind="PeerAuthentication",
+                **namespace_peer_authentication_manifest(args.stack.namespace),
+                opts=in_namespace,
+            )
+        else:
+            assert shard.base is not None  # ShardConfig requires it for role models
+            # The base owns the namespace: a shard's objects wait for the deployed base to be checked.
+            self.base = BaseReference(
+                "base", BaseReferenceArgs(shard.base, args.stack), opts=pulumi.ResourceOptions(parent=self)
+            )
+            in_namespace = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=self.base.ready)
+        served = served_models(args.catalog, args.stack)
+        image_provider = image_builder("docker-build", args, self, served)
+        self.node_pools = {}
+        if shard.owns_shared:
+            # The pools GPU versions land on: Karpenter NodePools, and the MIG layouts the MIG manager applies.
+            self.node_pools = {
+                pool.name: GpuNodePool(f"pool-{pool.name}", GpuNodePoolArgs(pool), opts=child)
+                for pool in args.stack.node_pools
+            }
+            self.mig_manager = MigManagerConfig(
+                "mig-manager", MigManagerConfigArgs(args.stack.node_pools), opts=child
+            )
+        handed_over = set(shard.hand_over)
         self.models = {
             model_name: ServedModel(
                 model_name,
@@ -95,15 +132,22 @@ class ModelStack(pulumi.ComponentResource):
                     image_provider=image_provider,
                     registry_password=args.registry_password,
                 ),
-                opts=in_namespace,
+                # A model being handed to another shard keeps its objects when this stack drops it:
+                # the receiving shard adopts them, so the move never deletes what is serving.
+                opts=pulumi.ResourceOptions.merge(
+                    in_namespace, pulumi.ResourceOptions(transformations=[_retained])
+                )
+                if model_name in handed_over
+                else in_namespace,
             )
-            for model_name, model in args.catalog.models.items()
+            for model_name, model in served.items()
         }
         # prometheus-adapter engine: this stack's rules for its HPAs, a fragment in the adapter's namespace
-        # that the platform merges (KEDA needs none: it serves its HPAs' metrics itself).
+        # that the platform merges (KEDA needs none: it serves its HPAs' metrics itself). Once per stack;
+        # a base's cover the models of all its shards.
         self.adapter_rules = (
             AdapterRules("adapter-rules", AdapterRulesArgs(args.catalog.models, args.stack), opts=child)
-            if args.stack.autoscaling.engine is AutoscalingEngine.PROMETHEUS_ADAPTER
+            if shard.owns_shared and args.stack.autoscaling.engine is AutoscalingEngine.PROMETHEUS_ADAPTER
             else None
         )
         self.register_outputs({"models": list(self.models)})

@@ -9,7 +9,7 @@ from pydantic.alias_generators import to_camel
 
 from components.catalog.analysis import AnalysisSpec
 from components.catalog.autoscaling import AutoscalingSpec
-from components.catalog.base import StrictModel, VersionName
+from components.catalog.base import LabelKey, LabelValue, StrictModel, VersionName
 from components.catalog.resources import ProxyResources
 from components.catalog.server import (
     CUSTOM_REQUIRED,
@@ -26,6 +26,9 @@ from components.catalog.workload import SecurityContext
 class ModelSpec(StrictModel):
     description: str = ""
     owner: str = Field(default="", max_length=63)
+    labels: dict[LabelKey, LabelValue] = {}
+    """Free-form labels that stack shards select models by (`modelstack:shard.models.labels`); they are
+    not written onto the model's objects."""
     server: ServerKind
     server_overrides: ServerOverrides | None = None
     versions: dict[VersionName, VersionSpec] = Field(min_length=1)

@@ -31,6 +31,7 @@ from components.catalog.patterns import (
 )
 from components.catalog.pulumi_config import SECRET_PLACEHOLDER
 from components.catalog.resources import ProxyResources
+from components.catalog.shard import ShardConfig
 from components.catalog.workload import ConfigKey
 
 
@@ -267,6 +268,9 @@ class StackConfig(StrictModel):
     """Secrets (declared in `secrets`, type `kubernetes.io/dockerconfigjson`) every model pod pulls with."""
     release: ReleaseConfig = ReleaseConfig()
     """The release loop's Prometheus and webhooks."""
+    shard: ShardConfig = ShardConfig()
+    """Which part of the catalog this stack owns: everything (`all`), the shared objects (`base`) or the
+    models a selector picks (`models`); docs/sharding.md."""
 
     @field_validator("registry")
     @classmethod

@@ -6,6 +6,8 @@ The pure part (`build_contract`) takes resolved image references; `contract_outp
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +16,7 @@ from pydantic import ValidationError
 
 from components.catalog.catalog import Catalog
 from components.catalog.model import ModelSpec, is_autoscaled
+from components.catalog.shard import ShardRole
 from components.catalog.stack_config import StackConfig
 from components.catalog.version import VersionSpec
 from components.contract.schema import SCHEMA_VERSION, Contract
@@ -101,6 +104,21 @@ def _model(
     }
 
 
+def shared_digest(stack: StackConfig) -> str:
+    """`sha256:` of every setting a base shares with its shards (all but what each shard sets itself)."""
+    shared = stack.model_dump(
+        mode="json", by_alias=True, exclude={"kubernetes", "shard", "registry_password"}
+    )
+    return "sha256:" + hashlib.sha256(json.dumps(shared, sort_keys=True).encode()).hexdigest()
+
+
+def shard_export(stack: StackConfig) -> dict[str, Any] | None:
+    """The contract's `shard` of a sharded stack; None for an unsharded one."""
+    if stack.shard.role is ShardRole.ALL:
+        return None
+    return {"role": stack.shard.role.value, "base": stack.shard.base, "shared": shared_digest(stack)}
+
+
 def contract_document(
     catalog: Catalog,
     stack: StackConfig,
@@ -108,15 +126,29 @@ def contract_document(
     images: ImageRefs,
     capacity: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The contract as plain camelCase data, before validation. `capacity`: the plan, when the caller
-    already computed it (the stack exports it too)."""
-    return {
+    """The contract as plain camelCase data, before validation, of the models in `images` (the stack's
+    own, in catalog order). `capacity`: the plan, when the caller already computed it (the stack exports
+    it too); a models shard exports none."""
+    document = {
         "schemaVersion": SCHEMA_VERSION,
         "stack": stack_name,
         "namespace": stack.namespace,
-        "models": {name: _model(name, model, images[name], stack) for name, model in catalog.models.items()},
-        "capacity": capacity_plan(catalog, stack) if capacity is None else capacity,
+        "models": {name: _model(name, catalog.models[name], refs, stack) for name, refs in images.items()},
+        "capacity": None
+        if stack.shard.role is ShardRole.MODELS
+        else (capacity_plan(catalog, stack) if capacity is None else capacity),
     }
+    shard = shard_export(stack)
+    if shard is not None:
+        document["shard"] = shard
+    return document
+
+
+def dumped(contract: Contract) -> dict[str, Any]:
+    document = contract.model_dump(mode="json", by_alias=True)
+    if document.get("shard") is None:
+        document.pop("shard", None)  # unsharded stacks export what they exported before shards existed
+    return document
 
 
 def build_contract(
@@ -147,6 +179,6 @@ def contract_output(
             # outputs.json (checked against docs/contract.schema.json by the tests) shows the fault.
             pulumi.log.error(f"the stack contract does not match its schema: {exc}")
             return contract_document(catalog, stack, stack_name, resolved, capacity)
-        return contract.model_dump(mode="json", by_alias=True)
+        return dumped(contract)
 
     return pulumi.Output.from_input(images).apply(export)

@@ -185,6 +185,17 @@ class CapacityPlan(ContractModel):
     pools: tuple[PoolCapacity, ...]
 
 
+class ShardExport(ContractModel):
+    """Where a sharded stack sits (docs/sharding.md); absent for an unsharded stack."""
+
+    role: Literal["base", "models"]
+    base: str | None = None
+    """`models`: the base stack it builds on."""
+    shared: Digest
+    """Digest of the settings the shards of a base share (all but `kubernetes`, `shard` and
+    `registryPassword`): a models stack refuses to deploy on a base that exports another one."""
+
+
 class Contract(ContractModel):
     schema_version: Literal[1]
     """Bumped only for a breaking change; readers refuse versions they do not know."""
@@ -192,7 +203,10 @@ class Contract(ContractModel):
     namespace: Name
     models: dict[Name, ModelContract]
     capacity: CapacityPlan | None = None
-    """The stack's capacity plan per node pool; optional for readers."""
+    """The stack's capacity plan per node pool; optional for readers. A base exports the plan of every
+    model of its shards; a models shard exports none (its base's pools are the ones planned)."""
+    shard: ShardExport | None = None
+    """Only for a sharded stack: its role, its base and the digest of the shared settings."""
 
 
 def json_schema() -> dict[str, object]:

@@ -13,8 +13,9 @@ from components.catalog.catalog import Catalog
 from components.catalog.errors import CatalogError, Problem, Severity
 from components.catalog.model import ModelSpec
 from components.catalog.pulumi_config import NAMESPACE, Wire, decode, encode
+from components.catalog.shard import ShardRole
 from components.catalog.source import SourceMap, load_yaml
-from components.catalog.stack_config import StackConfig
+from components.catalog.stack_config import KubernetesTarget, StackConfig
 from components.catalog.translate import problems_from
 from components.catalog.version import VersionSpec
 from components.validation.partial import partial_version, unknown_stack
@@ -169,6 +170,15 @@ def catalog_problems_without_stack(path: Path | str) -> list[Problem]:
     return [*phase.problems, *phase.rule_problems(unknown_stack())]
 
 
+def parse_catalog(path: Path | str) -> Catalog:
+    """The catalog checked against the schema alone (no rule, no stack): for reading it as data, e.g. an
+    old revision whose build contexts are not on disk. Raises CatalogError."""
+    phase = _schema_phase(Path(path))
+    if phase.problems or phase.catalog is None:
+        raise CatalogError(phase.problems)
+    return phase.catalog
+
+
 def load_catalog(path: Path | str, stack: StackConfig) -> LoadedCatalog:
     """Validate `models.yaml` against the schema and the stack. Raises CatalogError listing every problem."""
     phase = _schema_phase(Path(path))
@@ -298,7 +308,8 @@ def _path_problems(config: StackConfig, root: Path, source: SourceMap) -> list[P
 
 
 def stack_config_from(wire: Wire, root: Path, source: SourceMap) -> StackConfig:
-    """Decode Pulumi's strings the way the program's getters do, validate them, check the paths."""
+    """Decode Pulumi's strings the way the program's getters do, validate them, check the paths; a
+    `models` shard gets its base's shared settings (docs/sharding.md)."""
     values, problems = decode(wire, StackConfig, source)
     try:
         config = parse_stack_config(values, source)
@@ -307,7 +318,102 @@ def stack_config_from(wire: Wire, root: Path, source: SourceMap) -> StackConfig:
     problems += _path_problems(config, root, source)
     if problems:
         raise CatalogError(problems)
+    if config.shard.role is ShardRole.MODELS:
+        return _on_base(config, root, source)
     return config
+
+
+SHARD_OWN_KEYS = ("namespace", "shard", "kubernetes", "registryPassword")
+"""What a `models` shard sets itself; every other setting is its base's, read from the base's file."""
+
+
+def _written_keys(source: SourceMap) -> set[str]:
+    """The `modelstack:` keys the stack file itself writes (Pulumi also passes Pulumi.yaml's defaults)."""
+    prefix = f"{CONFIG_NAMESPACE}:"
+    return {
+        str(path[1]).removeprefix(prefix)
+        for path in (*source.keys, *source.values)
+        if len(path) >= 2 and path[0] == "config" and str(path[1]).startswith(prefix)
+    }
+
+
+def _on_base(config: StackConfig, root: Path, source: SourceMap) -> StackConfig:
+    """A models shard's configuration: its base's settings with the shard's own namespace check, shard,
+    kubernetes target and registry password."""
+    base = config.shard.base
+    assert base is not None  # ShardConfig requires it for role models
+
+    def problem(key: str, *rest: str, message: str) -> Problem:
+        where = ("config", f"{CONFIG_NAMESPACE}:{key}", *rest)
+        return source.problem(where, message, shown=where[1:])
+
+    problems = [
+        problem(
+            key,
+            message=f"shared by the shards of base {base}: set it in "
+            f"Pulumi.{base}.yaml only — a models stack inherits every setting but "
+            f"{', '.join(SHARD_OWN_KEYS)}",
+        )
+        for key in sorted(_written_keys(source) - set(SHARD_OWN_KEYS))
+    ]
+    if not stack_file(root, base).is_file():
+        raise CatalogError(
+            [
+                *problems,
+                problem(
+                    "shard",
+                    "base",
+                    message=f"there is no Pulumi.{base}.yaml in this project "
+                    "— name the stack of role base this shard builds on",
+                ),
+            ]
+        )
+    shared = load_stack_config(root, base)
+    if shared.shard.role is not ShardRole.BASE:
+        problems.append(
+            problem(
+                "shard",
+                "base",
+                message=f"stack {base} has role {shared.shard.role.value}, "
+                "not base — a models stack builds on a stack of role base",
+            )
+        )
+    if config.namespace != shared.namespace:
+        problems.append(
+            problem(
+                "namespace",
+                message=f"{config.namespace!r} is not the namespace of base "
+                f"{base} ({shared.namespace!r}): the base owns the namespace its shards "
+                f"deploy to — write {shared.namespace}",
+            )
+        )
+    mine, theirs = config.kubernetes, shared.kubernetes
+    if mine.target is not theirs.target or (
+        mine.target is KubernetesTarget.CLUSTER and mine.context != theirs.context
+    ):
+        problems.append(
+            problem(
+                "kubernetes",
+                message=f"target {mine.target.value} {mine.context or ''}".rstrip()
+                + f" is not the base's ({theirs.target.value} {theirs.context or ''}".rstrip()
+                + ") — a shard deploys to its base's cluster",
+            )
+        )
+    elif mine.target is KubernetesTarget.RENDER and mine.render_dir == theirs.render_dir:
+        problems.append(
+            problem(
+                "kubernetes",
+                "renderDir",
+                message=f"{mine.render_dir!r} is the base's "
+                "renderDir — give each stack its own (the provider deletes the files of "
+                "the objects it deletes)",
+            )
+        )
+    if problems:
+        raise CatalogError(problems)
+    return shared.model_copy(
+        update={"kubernetes": mine, "shard": config.shard, "registry_password": config.registry_password}
+    )
 
 
 class _NamespacedSource(SourceMap):

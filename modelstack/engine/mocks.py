@@ -6,7 +6,7 @@ import gc
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,11 +45,18 @@ def build_content(inputs: Mapping[str, Any]) -> dict[str, str | None]:
 class RecordingMocks(Mocks):
     """Answers like an engine that created everything, and remembers what was asked for."""
 
-    def __init__(self) -> None:
+    def __init__(self, stack_outputs: Callable[[str], dict[str, Any]] | None = None) -> None:
         self.registered: list[Registered] = []
+        self.stack_outputs = stack_outputs
+        """Answers a StackReference: the outputs of the named stack (`org/project/stack`)."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         self.registered.append(Registered(args.typ, args.name, args.inputs))
+        if args.typ == "pulumi:pulumi:StackReference":
+            name = str(args.inputs.get("name") or args.name)
+            if self.stack_outputs is None:
+                raise ValueError(f"the offline engine cannot read stack {name}")
+            return name, {"name": name, "outputs": self.stack_outputs(name), "secretOutputNames": []}
         # Only outputs that differ from the inputs: outside preview the SDK resolves every output the
         # engine leaves out to its input value, so echoing all inputs back only doubles the
         # serialization work of every resource.
@@ -73,12 +80,17 @@ class RecordingMocks(Mocks):
         return {}, None
 
 
-def install(project: str, stack: str, preview: bool = False) -> RecordingMocks:
+def install(
+    project: str,
+    stack: str,
+    preview: bool = False,
+    stack_outputs: Callable[[str], dict[str, Any]] | None = None,
+) -> RecordingMocks:
     """Fresh mocks and a fresh root stack, so a process can run the program more than once."""
     from pulumi.runtime import settings
 
     settings.ROOT.set(None)
-    mocks = RecordingMocks()
+    mocks = RecordingMocks(stack_outputs)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview)
     return mocks
 

@@ -86,6 +86,25 @@ async def _resolved(value: Any) -> Any:
     return value
 
 
+def base_outputs(root: Path, reference: str) -> dict[str, Any]:
+    """What a models shard reads of its base offline: the base as this checkout would deploy it (its
+    contract without the capacity plan, which a shard does not read)."""
+    from components.contract.build import shard_export
+    from components.contract.schema import SCHEMA_VERSION
+    from components.validation.loader import load_stack_config
+
+    name = reference.rsplit("/", 1)[-1]
+    config = load_stack_config(root, name)
+    contract = {
+        "schemaVersion": SCHEMA_VERSION,
+        "stack": name,
+        "namespace": config.namespace,
+        "models": {},
+        "shard": shard_export(config),
+    }
+    return {"contract": contract, "namespace": config.namespace}
+
+
 def run_program(root: Path, stack: str) -> Render:
     """Run `components.program.main` under mocks. Raises CatalogError before registering anything."""
     import pulumi
@@ -96,7 +115,7 @@ def run_program(root: Path, stack: str) -> Render:
     from components import program
 
     with _environment(root, stack), lean_runtime():
-        mocks = install(PROJECT, stack)
+        mocks = install(PROJECT, stack, stack_outputs=lambda name: base_outputs(root, name))
         failure: list[BaseException] = []
         stacks: list[Any] = []
 

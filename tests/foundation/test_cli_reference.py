@@ -23,7 +23,7 @@ ALL = sorted(
     for name, command in cli.commands.items()
     for sub in (sorted(command.commands) if isinstance(command, click.Group) else [""])
 )
-READS_A_STACK = [name for name in ALL if name != "gpus"]  # gpus asks NVML, not a stack
+READS_A_STACK = [name for name in ALL if name not in ("gpus", "stacks")]  # NVML; every stack at once
 
 
 def command_of(name: str) -> click.Command:

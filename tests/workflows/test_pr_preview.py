@@ -48,8 +48,11 @@ def _weights(v1: int, v2: int) -> Callable[[str], str]:
     )
 
 
-def run_offline_job(tmp: Path, edit_base: Callable[[str], str] | None, edit_head: Callable[[str], str]) -> Job:
-    """origin/main = today's tree (after `edit_base`), the PR = `edit_head` on top; run the job's script."""
+def run_offline_job(
+    tmp: Path, edit_base: Callable[[str], str] | None, edit_head: Callable[[str], str], *stacks: str
+) -> Job:
+    """origin/main = today's tree (after `edit_base`), the PR = `edit_head` on top; run the job's script
+    (for `stacks`, or every stack)."""
     upstream = clone_of_working_tree(tmp / "upstream")
     if edit_base is not None:
         upstream.edit("models.yaml", edit_base)
@@ -62,7 +65,7 @@ def run_offline_job(tmp: Path, edit_base: Callable[[str], str] | None, edit_head
     pull_request.commit("the pull request")
     (checkout / ".venv").symlink_to(ROOT / ".venv")  # `make setup` of the job; .venv is ignored by git
     done = subprocess.run(
-        ["bash", SCRIPT, "origin/main", "preview.md"],
+        ["bash", SCRIPT, "origin/main", "preview.md", *stacks],
         cwd=checkout,
         env={**modelstack_env(checkout), "MODELSTACK": os.path.join(".venv", "bin", "modelstack")},
         capture_output=True,
@@ -104,6 +107,21 @@ class TestWeightChange:
         assert "### Policy check" in job.comment
         for stack in ("dev", "prod"):
             assert re.search(rf"stack {stack}: \d+ objects, 0 mandatory", job.comment), job.comment
+
+
+class TestOneStack:
+    """The workflow runs the script once per touched stack: only that stack is previewed and checked."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def job(cls, tmp_path_factory: pytest.TempPathFactory) -> Job:
+        return run_offline_job(tmp_path_factory.mktemp("one-stack"), None, _weights(80, 20), "prod")
+
+    def test_only_the_named_stack_is_in_the_comment(self, job: Job) -> None:
+        assert job.exit_code == 0, job.log + job.comment
+        assert "| `llm-chat` | v1 90 → 80, v2 10 → 20 |" in section(job.comment, "prod")
+        assert "### Preview of stack dev " not in job.comment
+        assert "#### stack prod" in job.comment and "#### stack dev" not in job.comment
 
 
 class TestNewVersion:

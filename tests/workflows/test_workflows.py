@@ -123,12 +123,32 @@ def test_pull_request_offline_job_runs_the_tested_script_against_origin_main() -
     """The job's steps live in scripts/pr-preview.sh, which tests/workflows/test_pr_preview.py runs."""
     doc = workflow("pull-request.yml")
     lines = run_lines({"jobs": {"offline": doc["jobs"]["offline"]}})
-    assert "bash scripts/pr-preview.sh origin/main preview.md" in lines
+    assert (
+        'bash scripts/pr-preview.sh origin/main "preview-${{ matrix.stack }}.md" "${{ matrix.stack }}"'
+        in lines
+    )
     script = (ROOT / "scripts" / "pr-preview.sh").read_text(encoding="utf-8")
     assert 'preview --stack "$stack" --base "$base" --markdown' in script
     assert 'check --stack "$stack"' in script
     checkout = action(doc, "offline", "actions/checkout@")
     assert checkout["with"]["fetch-depth"] == 0  # origin/main must be there to render the base
+
+
+def test_pull_request_previews_only_the_touched_stacks_one_job_each() -> None:
+    doc = workflow("pull-request.yml")
+    touched = run_lines({"jobs": {"stacks": doc["jobs"]["stacks"]}})
+    assert ".venv/bin/modelstack stacks --changed-since origin/main --json > stacks.json" in touched
+    assert action(doc, "stacks", "actions/checkout@")["with"]["fetch-depth"] == 0
+    for job, output in (("offline", "all"), ("pulumi", "cluster")):
+        assert doc["jobs"][job]["needs"] == "stacks"
+        assert (
+            doc["jobs"][job]["strategy"]["matrix"]["stack"]
+            == f"${{{{ fromJSON(needs.stacks.outputs.{output}) }}}}"
+        )
+        assert (
+            f"needs.stacks.outputs.{output} != '[]'" in doc["jobs"][job]["if"]
+        )  # an empty matrix is an error
+        assert doc["jobs"][job]["strategy"]["fail-fast"] is False
 
 
 def test_offline_preview_is_commented_by_a_workflow_run_that_does_not_run_pr_code() -> None:
@@ -138,29 +158,52 @@ def test_offline_preview_is_commented_by_a_workflow_run_that_does_not_run_pr_cod
     assert not any(u.startswith("actions/checkout") for u in uses)
     comment = action(doc, "comment", "marocchino/sticky-pull-request-comment@")
     assert comment["with"]["path"] == "preview.md"
-    upload = action(workflow("pull-request.yml"), "offline", "actions/upload-artifact@")
-    assert "preview.md" in upload["with"]["path"]
+    pull_request = workflow("pull-request.yml")
+    upload = action(pull_request, "comment", "actions/upload-artifact@")
+    assert upload["with"]["name"] == "modelstack-preview" and "preview.md" in upload["with"]["path"]
+    assert "always()" in pull_request["jobs"]["comment"]["if"]  # a failed stack's preview is posted too
+    download = action(pull_request, "comment", "actions/download-artifact@")
+    assert download["with"]["pattern"] == "preview-*"
+    assert (
+        action(pull_request, "offline", "actions/upload-artifact@")["with"]["name"]
+        == "preview-${{ matrix.stack }}"
+    )
 
 
 def test_pulumi_preview_runs_the_policy_pack_and_comments_only_where_secrets_exist() -> None:
     job = workflow("pull-request.yml")["jobs"]["pulumi"]
-    assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert job["if"].startswith("github.event.pull_request.head.repo.full_name == github.repository && ")
     pulumi = action({"jobs": {"pulumi": job}}, "pulumi", "pulumi/actions@")
     assert pulumi["uses"] in ("pulumi/actions@v6", "pulumi/actions@v7")
     assert pulumi["with"]["command"] == "preview"
+    assert pulumi["with"]["stack-name"] == "${{ vars.PULUMI_ORG }}/modelstack/${{ matrix.stack }}"
     assert pulumi["with"]["policyPacks"] == "policy"
     assert pulumi["with"]["comment-on-pr"] is True
     assert job["permissions"]["pull-requests"] == "write"
 
 
-def test_main_runs_pulumi_up_of_prod_with_the_policy_pack() -> None:
+def test_main_runs_pulumi_up_of_the_touched_cluster_stacks_bases_before_shards() -> None:
     doc = workflow("deploy.yml")
     assert doc["on"] == {"push": {"branches": ["main"]}}
-    pulumi = action(doc, "up", "pulumi/actions@")
-    assert pulumi["with"]["command"] == "up"
-    assert pulumi["with"]["stack-name"].endswith("/modelstack/prod")
-    assert pulumi["with"]["policyPacks"] == "policy"
     assert doc["concurrency"]["cancel-in-progress"] is False
+    plan = run_lines({"jobs": {"plan": doc["jobs"]["plan"]}})
+    assert '.venv/bin/modelstack stacks --changed-since "$BEFORE" --json > stacks.json' in plan
+    assert any('select(.target == "cluster" and .wave == 0)' in line for line in plan)
+    assert any('select(.target == "cluster" and .wave == 1)' in line for line in plan)
+    assert doc["jobs"]["base"]["needs"] == "plan"
+    assert doc["jobs"]["models"]["needs"] == ["plan", "base"]  # a shard reads its base: the base is up first
+    assert "needs.base.result != 'failure'" in doc["jobs"]["models"]["if"]
+    for job, wave in (("base", "base"), ("models", "models")):
+        assert (
+            doc["jobs"][job]["strategy"]["matrix"]["stack"]
+            == f"${{{{ fromJSON(needs.plan.outputs.{wave}) }}}}"
+        )
+        pulumi = action(doc, job, "pulumi/actions@")
+        assert pulumi["with"]["command"] == "up"
+        assert pulumi["with"]["stack-name"] == "${{ vars.PULUMI_ORG }}/modelstack/${{ matrix.stack }}"
+        assert pulumi["with"]["policyPacks"] == "policy"
+        checks = run_lines({"jobs": {job: doc["jobs"][job]}})
+        assert '.venv/bin/modelstack check --stack "${{ matrix.stack }}"' in checks
 
 
 def test_ci_runs_the_test_command_on_pull_requests_and_main() -> None:

@@ -16,6 +16,7 @@ from components.validation.rules.core import CORE_RULES
 from components.validation.rules.gpu import GPU_RULES
 from components.validation.rules.images import IMAGE_RULES
 from components.validation.rules.secrets import SECRET_RULES
+from components.validation.rules.shards import SHARD_RULES
 from components.validation.rules.traffic import TRAFFIC_RULES
 from components.validation.rules.workload import WORKLOAD_RULES
 
@@ -29,6 +30,7 @@ RULES: tuple[Rule, ...] = (
     *GPU_RULES,
     *IMAGE_RULES,
     *SECRET_RULES,
+    *SHARD_RULES,
 )
 
 PER_VERSION_RULES: tuple[Rule, ...] = (
