@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,11 @@ class ModelStackArgs:
     stack: StackConfig
     catalog_dir: str
     registry_password: pulumi.Input[str] | None = None
+    declared: Collection[str] | None = None
+    """The models this run declares (None: every model of the catalog). The stack-wide objects still see
+    the whole catalog. The offline engine declares only the models its render cache does not hold: a
+    ServedModel's objects depend on nothing but its own catalog entry, the stack configuration and the
+    code (`modelstack.engine.render_cache`), so it must only ever be given those."""
 
 
 def kubernetes_provider(name: str, stack: StackConfig, parent: pulumi.Resource) -> k8s.Provider:
@@ -98,6 +104,7 @@ class ModelStack(pulumi.ComponentResource):
                 opts=in_namespace,
             )
             for model_name, model in args.catalog.models.items()
+            if args.declared is None or model_name in args.declared
         }
         # The metrics adapter's rules for every model's HPAs, in the adapter's namespace (once per stack).
         self.adapter_rules = AdapterRules(

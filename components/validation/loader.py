@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,9 @@ class LoadedCatalog:
     catalog: Catalog
     source: SourceMap
     warnings: tuple[Problem, ...]
+    entries: Mapping[str, Any] = field(default_factory=dict)
+    """Each model's entry as written (plain data, before the schema): what the offline render cache keys
+    a model's objects on."""
 
 
 def _display(path: Path) -> str:
@@ -88,6 +91,7 @@ class _SchemaPhase:
     models: dict[str, ModelSpec]
     orphans: dict[tuple[str, str], VersionSpec]
     catalog: Catalog | None
+    entries: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _schema_phase(path: Path) -> _SchemaPhase:
@@ -113,7 +117,8 @@ def _schema_phase(path: Path) -> _SchemaPhase:
     catalog, found = _validate(Catalog, checked, source, ())
     known = {(p.line, p.column, p.message) for p in problems}
     problems += [p for p in found if (p.line, p.column, p.message) not in known]
-    return _SchemaPhase(source, problems, models, orphans, catalog)
+    entries = raw_models if isinstance(raw_models, dict) else {}
+    return _SchemaPhase(source, problems, models, orphans, catalog, entries)
 
 
 def catalog_schema_problems(path: Path | str) -> list[Problem]:
@@ -147,7 +152,8 @@ def load_catalog(path: Path | str, stack: StackConfig) -> LoadedCatalog:
     errors = [p for p in problems if p.severity is Severity.ERROR]
     if errors or phase.catalog is None:
         raise CatalogError(problems)
-    return LoadedCatalog(phase.catalog, source, tuple(p for p in problems if p.severity is Severity.WARNING))
+    warnings = tuple(p for p in problems if p.severity is Severity.WARNING)
+    return LoadedCatalog(phase.catalog, source, warnings, phase.entries)
 
 
 def _catalog_of(wire: Wire, root: Path, catalog: Path | None) -> Path:

@@ -76,3 +76,14 @@ stack_option = click.option(
     callback=stack_name,
     help="Stack name (Pulumi.<stack>.yaml).",
 )
+
+
+no_cache_option = click.option(
+    "--no-cache",
+    "no_cache",
+    is_flag=True,
+    help="Run the program for every model and leave the render cache alone. The cache is "
+    "$MODELSTACK_CACHE_DIR, else $XDG_CACHE_HOME/modelstack/render or ~/.cache/modelstack/render; a "
+    "model's entry is keyed by its catalog entry, the stack configuration and the code, so any change to "
+    "them is a miss (nothing to invalidate by hand; deleting the directory is always safe).",
+)

@@ -6,6 +6,7 @@ import gc
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
+from pulumi.runtime.mocks import MockMonitor
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,9 @@ class Registered:
     type: str
     name: str
     inputs: dict[str, Any]
+    urn: str = ""
+    parent: str = ""
+    """The parent's URN ("" for the stack itself): which model a resource belongs to (the render cache)."""
 
 
 def fake_digest(*parts: Any) -> str:
@@ -47,9 +52,13 @@ class RecordingMocks(Mocks):
 
     def __init__(self) -> None:
         self.registered: list[Registered] = []
+        self.positions = threading.local()
+        """The URN and parent URN of the registration in progress on each thread (set by
+        RecordingMonitor): the SDK registers from several executor threads at once."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self.registered.append(Registered(args.typ, args.name, args.inputs))
+        urn, parent = getattr(self.positions, "current", ("", ""))
+        self.registered.append(Registered(args.typ, args.name, args.inputs, urn, parent))
         # Only outputs that differ from the inputs: outside preview the SDK resolves every output the
         # engine leaves out to its input value, so echoing all inputs back only doubles the
         # serialization work of every resource.
@@ -73,13 +82,26 @@ class RecordingMocks(Mocks):
         return {}, None
 
 
+class RecordingMonitor(MockMonitor):
+    """The SDK's mock monitor, telling the mocks where in the resource tree each registration is (the
+    mocks' own arguments carry no parent)."""
+
+    mocks: RecordingMocks
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
+        self.mocks.positions.current = (self.make_urn(request.parent, request.type, request.name), request.parent)
+        return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+
+
 def install(project: str, stack: str, preview: bool = False) -> RecordingMocks:
     """Fresh mocks and a fresh root stack, so a process can run the program more than once."""
     from pulumi.runtime import settings
 
     settings.ROOT.set(None)
     mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview)
+    pulumi.runtime.set_mocks(
+        mocks, project=project, stack=stack, preview=preview, monitor=RecordingMonitor(mocks)
+    )
     return mocks
 
 
