@@ -54,6 +54,7 @@ stop-servers:
 
 bench: setup
 	$(PY) bench/run.py
+	$(PY) bench/cache.py
 
 clean:
 	rm -rf rendered build .pytest_cache .mypy_cache .ruff_cache
