@@ -145,7 +145,13 @@ def test_a_handed_over_model_moves_by_a_delete_in_one_shard_and_a_create_in_the_
     write_shard(family.project, "shard-b", SHARDS["shard-b"], hand_over=("text-embedder",))
     git(family.project, "commit", "--quiet", "--all", "-m", "shard-b hands text-embedder over")
     family.stacks["shard-b"].up()
-    moving = {key for key in family.rendered("shard-b") if key[3].startswith("text-embedder")}
+    # The weights' PersistentVolume is cluster-scoped: its name starts with the namespace.
+    moving = {
+        key
+        for key in family.rendered("shard-b")
+        if key[3].startswith("text-embedder")
+        or (key[1] == "PersistentVolume" and "-text-embedder-" in key[3])
+    }
     assert moving
     # Step 2: the selectors move it.
     write_shard(family.project, "shard-a", [*SHARDS["shard-a"], "team-search"])
