@@ -242,8 +242,12 @@ def test_cpu_replicas_stay_off_gpu_nodes_with_spare_cpu(placement: Placement) ->
     pending = [p for p in placement.pods["embedder"] if _scheduled(p) is False]
     assert pending, "the plan has one embedder replica too many for the cpu pool"
     message = next(c["message"] for c in pending[0]["status"]["conditions"] if c["type"] == "PodScheduled")
-    # The scheduler's own words: the GPU nodes are excluded by affinity (pool label) before taints even count.
-    assert "didn't match Pod's node affinity/selector" in message or "untolerated taint" in message, message
+    # The scheduler's own words. Its default profile filters with TaintToleration before NodeAffinity and
+    # stops at a node's first failing filter, so the GPU nodes are excluded by their taint, and the CPU
+    # pool's nodes by the CPU they lack.
+    assert "untolerated taint" in message, message
+    assert "didn't match Pod's node affinity/selector" not in message, message
+    assert "Insufficient cpu" in message, message
 
 
 def test_bound_pods_run_on_nodes_of_their_pool(placement: Placement, cluster: LocalCluster) -> None:
