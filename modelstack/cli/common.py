@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -76,3 +77,16 @@ stack_option = click.option(
     callback=stack_name,
     help="Stack name (Pulumi.<stack>.yaml).",
 )
+
+
+def parse_at(value: str | None) -> datetime | None:
+    """An `--at` option: an RFC 3339 time with a zone (a time without one would be read as local)."""
+    if value is None:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an RFC 3339 time like 2024-05-01T12:00:00Z") from None
+    if at.tzinfo is None:
+        raise click.BadParameter(f"{value!r} has no time zone — add 'Z' or an offset like '+02:00'")
+    return at

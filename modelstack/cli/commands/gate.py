@@ -24,7 +24,7 @@ import click
 
 from components.catalog.analysis import AnalysisSpec
 from components.catalog.errors import CatalogError
-from modelstack.cli.common import EXIT_INVALID, project_root, stack_option
+from modelstack.cli.common import EXIT_INVALID, parse_at, project_root, stack_option
 from modelstack.release.gate import (
     EXIT_CODES,
     EXIT_ERROR,
@@ -94,18 +94,6 @@ def pick_stable(versions: Mapping[str, VersionLike], canary: str) -> str:
     if not candidates:
         raise InvalidInput(f"{canary} is the only version — there is no stable version to compare")
     return min(candidates)[2]
-
-
-def _parse_at(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an RFC 3339 time like 2024-05-01T12:00:00Z") from None
-    if at.tzinfo is None:
-        raise click.BadParameter(f"{value!r} has no time zone — add 'Z' or an offset like '+02:00'")
-    return at
 
 
 # --- output ---------------------------------------------------------------------------------------------
@@ -180,7 +168,7 @@ def command(
     The canary is the version with the lowest weight between 0 and 100 (on a tie, the newest, listed
     last); the stable version has the highest weight (on a tie, the oldest).
     """
-    at = _parse_at(at_text)
+    at = parse_at(at_text)
     try:
         inputs = load_inputs(catalog, stack)
     except CatalogError as err:

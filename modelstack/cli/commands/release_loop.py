@@ -16,24 +16,19 @@ from pathlib import Path
 
 import click
 
-from modelstack.cli.common import EXIT_FAILURE, EXIT_INVALID, project_root, report_errors, stack_option
+from modelstack.cli.common import (
+    EXIT_FAILURE,
+    EXIT_INVALID,
+    parse_at,
+    project_root,
+    report_errors,
+    stack_option,
+)
 
 
 @click.group("release")
 def group() -> None:
     """The automated release loop: each step a commit, applied with `pulumi up`, undone by reverting."""
-
-
-def _parse_at(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an RFC 3339 time like 2024-05-01T12:00:00Z") from None
-    if at.tzinfo is None:
-        raise click.BadParameter(f"{value!r} has no time zone — add 'Z' or an offset like '+02:00'")
-    return at
 
 
 @group.command("list")
@@ -138,7 +133,7 @@ def run(
     from modelstack.release.loop import Loop
     from modelstack.release.notify import Webhook, notifier_for
 
-    at = _parse_at(at_text)
+    at = parse_at(at_text)
     root = project_root()
     config, loaded = load_stack_and_catalog(root, stack)
     url = prometheus_url or config.release.prometheus
