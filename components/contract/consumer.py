@@ -21,11 +21,14 @@ from components.contract.schema import SUPPORTED_SCHEMA_VERSIONS, Contract, Mode
 CONTRACT_OUTPUT = "contract"
 
 
-class ContractError(pulumi.RunError, ValueError):
+class ContractError(pulumi.RunError):
     """The referenced stack's contract cannot be used by this reader.
 
     A RunError: raised inside an `apply` of a consumer's program, the real engine fails the update with
-    the message alone (any other exception prints a Python traceback of the SDK's event loop)."""
+    the message alone (any other exception prints a Python traceback of the SDK's event loop). Not a
+    ValueError: when the failing Output is a `depends_on` of a resource, pulumi's `do_register`
+    (sdk/python/lib/pulumi/runtime/resource.py, 3.x) re-raises any ValueError as a plain ValueError
+    "While processing resource: …", which loses the RunError and prints the traceback after all."""
 
 
 def stack_name(org: str, stack: str, project: str = "modelstack") -> str:
