@@ -20,6 +20,7 @@ from components.quality.manifests import (
     config_map_manifest,
     deployment_manifest,
     evaluator_files,
+    pdb_manifest,
     peer_authentication_manifest,
     pod_monitor_manifest,
     service_account_manifest,
@@ -71,6 +72,7 @@ class GoldenSetEvaluator(pulumi.ComponentResource):
             **deployment_manifest(files, args.model, stack, runner_image),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[config, account]),
         )
+        k8s.policy.v1.PodDisruptionBudget(base, **pdb_manifest(model, stack.namespace), opts=child)
         k8s.apiextensions.CustomResource(
             base,
             api_version=MONITORING_API,

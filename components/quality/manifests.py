@@ -179,8 +179,9 @@ def deployment_manifest(
         "spec": {
             "replicas": EVALUATOR_REPLICAS,
             "selector": {"matchLabels": pod_selector(model)},
-            # One evaluator at a time: two would only score every version twice.
-            "strategy": {"type": "Recreate"},
+            # The new evaluator scores before the old one stops, so a changed golden set leaves no window
+            # without data; for that moment both export, and the gate's max() reads either.
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
             "template": {
                 "metadata": template_metadata,
                 "spec": {
@@ -188,6 +189,14 @@ def deployment_manifest(
                     "automountServiceAccountToken": False,
                     **({"imagePullSecrets": pull_secrets} if pull_secrets else {}),
                     **scheduling,
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": "kubernetes.io/hostname",
+                            "whenUnsatisfiable": "ScheduleAnyway",
+                            "labelSelector": {"matchLabels": pod_selector(model)},
+                        }
+                    ],
                     "securityContext": {
                         "runAsNonRoot": True,
                         "runAsUser": RUNNER_UID,
@@ -198,6 +207,23 @@ def deployment_manifest(
                     "volumes": [{"name": "golden", "configMap": {"name": files.config_map_name}}],
                 },
             },
+        },
+    }
+
+
+def pdb_manifest(model: str, namespace: str) -> dict[str, Any]:
+    """Drains may evict the evaluator (a missed round or two inside the window costs no data), one pod at
+    a time, and always one that never became ready — as the versions' budgets (components/workload)."""
+    return {
+        "metadata": {
+            "name": golden_evaluator_name(model),
+            "namespace": namespace,
+            "labels": evaluator_labels(model),
+        },
+        "spec": {
+            "maxUnavailable": 1,
+            "selector": {"matchLabels": pod_selector(model)},
+            "unhealthyPodEvictionPolicy": "AlwaysAllow",
         },
     }
 

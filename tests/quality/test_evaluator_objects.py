@@ -132,3 +132,17 @@ def test_the_evaluator_runs_on_the_cpu_pool_and_counts_in_its_plan(tmp_path) -> 
     # 200m for the evaluator plus its Istio sidecar's 100m (prod's istio.sidecarResources default).
     assert rows[(MODEL, "golden-eval")]["perReplica"] == 0.3
     assert rows[(MODEL, "golden-eval")]["replicas"] == {"min": 1, "max": 1}
+
+
+def test_the_evaluators_budget_lets_drains_evict_it(dev_render: Render) -> None:
+    pod = _pod(dev_render)
+    budget = only(dev_render, "PodDisruptionBudget", EVALUATOR)["spec"]
+
+    assert _selects(budget["selector"]["matchLabels"], pod["metadata"]["labels"])
+    assert (budget["maxUnavailable"], budget["unhealthyPodEvictionPolicy"]) == (1, "AlwaysAllow")
+
+
+def test_a_changed_golden_set_starts_the_new_evaluator_before_the_old_stops(dev_render: Render) -> None:
+    strategy = only(dev_render, "Deployment", EVALUATOR)["spec"]["strategy"]
+
+    assert strategy == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
