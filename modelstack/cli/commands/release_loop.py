@@ -214,10 +214,9 @@ def _targets(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option(
     "--interval",
-    default=30.0,
-    show_default=True,
+    default=None,
     type=click.FloatRange(min=1),
-    help="Seconds between rounds.",
+    help="Seconds between rounds (default: analysis.goldenSet.interval, else 30).",
 )
 @click.option(
     "--rounds",
@@ -234,7 +233,7 @@ def evaluate(
     target_values: tuple[str, ...],
     route_name: str | None,
     listen: str | None,
-    interval: float,
+    interval: float | None,
     rounds: int,
 ) -> None:
     """Score every version of MODEL on a labelled golden set; print the scores, or export them.
@@ -311,7 +310,8 @@ def evaluate(
     server = serve_metrics(exporter, host, listen_port)
     click.echo(f"serving /metrics on http://{host}:{server.server_address[1]}", err=True)
     try:
-        run_rounds(golden, route, targets, exporter, interval=interval, rounds=rounds)
+        every = interval or (declared.interval_seconds if declared else 30.0)
+        run_rounds(golden, route, targets, exporter, interval=every, rounds=rounds)
     finally:
         server.shutdown()
 
