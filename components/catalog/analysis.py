@@ -12,7 +12,7 @@ from typing import Annotated, Any, Self
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from components.catalog.base import DnsLabel, PoolName, RelativePath, StrictModel
-from components.catalog.patterns import Pattern, excerpt
+from components.catalog.patterns import Pattern, excerpt, matching
 
 # PromQL durations: units from largest to smallest, each at most once (Prometheus rejects "30s5m").
 PROMQL_DURATION = Pattern(
@@ -158,6 +158,19 @@ def _steps(value: tuple[Step, ...]) -> tuple[Step, ...]:
     return value
 
 
+# A served model's name as Triton / KServe put it in the route: one path segment (underscores allowed).
+ROUTE_NAME = Pattern(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+RouteName = Annotated[
+    str,
+    matching(
+        ROUTE_NAME,
+        lambda v: (
+            f"{excerpt(v)} is not a model name for /v2/models/<name>/infer — letters, digits, '.', '_', '-'"
+        ),
+        128,
+    ),
+]
+
 # The evaluator's round: below a few seconds it only loads the model servers; the gate reads the newest
 # value inside its window, so a round must land in every window.
 MIN_GOLDEN_INTERVAL_SECONDS = 5.0
@@ -173,7 +186,7 @@ class GoldenSet(StrictModel):
     with the evaluator program), so a changed file is a new ConfigMap and a restarted evaluator."""
     interval: Duration = "30s"
     """Time between two rounds of the golden set against every version; at most the analysis window."""
-    route: DnsLabel | None = None
+    route: RouteName | None = None
     """Model name of the inference route, `/v2/models/<route>/infer` (default: the catalog's model name)."""
     node_pool: PoolName | None = None
     """CPU node pool the evaluator's pod runs on, counted in its capacity plan (default: the stack's first

@@ -173,3 +173,10 @@ def test_modelstack_validate_exits_2_naming_the_golden_set_without_a_traceback(t
     assert done.returncode == 2
     assert f"{FIELD}.goldenSet.file: 'examples/golden-set/nope.json' not found" in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_a_route_that_is_not_one_path_segment_is_refused_at_the_route(tmp_path: Path) -> None:
+    [problem], lines = _problems(tmp_path, lambda m: _golden(m, route="../admin"))
+
+    assert (problem.path, problem.line) == (f"{FIELD}.goldenSet.route", _line_of(lines, "route: ../admin"))
+    assert "is not a model name for /v2/models/<name>/infer" in problem.message
