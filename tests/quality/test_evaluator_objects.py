@@ -9,7 +9,7 @@ from components.gpu.capacity import capacity_plan
 from components.quality.manifests import authorization_policy_manifest, evaluator_files
 from components.traffic.names import principal
 from components.validation.loader import load_catalog, load_stack_config
-from modelstack.engine.render import Render
+from modelstack.engine.render import Render, run_program
 from tests.quality.conftest import MODEL, ROOT, only, repo_catalog, with_canary, write_project
 
 EVALUATOR = f"{MODEL}-golden-eval"
@@ -146,3 +146,21 @@ def test_a_changed_golden_set_starts_the_new_evaluator_before_the_old_stops(dev_
     strategy = only(dev_render, "Deployment", EVALUATOR)["spec"]["strategy"]
 
     assert strategy == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+
+
+def test_a_catalog_in_a_subdirectory_ships_the_golden_set_beside_it(tmp_path) -> None:
+    """Catalog paths are relative to the catalog file: the rules and the rendered ConfigMap agree."""
+    project = write_project(
+        tmp_path / "p", repo_catalog(), lambda t: t + "  modelstack:catalog: sub/models.yaml\n"
+    )
+    sub = project / "sub"
+    sub.mkdir()
+    (project / "models.yaml").rename(sub / "models.yaml")
+    (project / "examples").rename(sub / "examples")
+    golden = sub / "examples" / "golden-set" / "golden.json"
+    golden.write_text(golden.read_text().replace('"label":3', '"label":2', 1))
+
+    render = run_program(project, "dev")
+    name = _pod(render)["spec"]["volumes"][0]["configMap"]["name"]
+
+    assert only(render, "ConfigMap", name)["data"]["golden.json"] == golden.read_text()
