@@ -69,7 +69,9 @@ def main(root: Path = PROJECT_ROOT) -> ModelStack:
         ModelStackArgs(
             catalog=catalog,
             stack=stack,
-            catalog_dir=str(root),
+            # Paths in the catalog (build contexts, golden sets) are relative to the catalog file, as the
+            # validation rules read them.
+            catalog_dir=str((root / stack.catalog).parent),
             registry_password=pulumi.Config(CONFIG_NAMESPACE).get_secret("registryPassword"),
         ),
     )

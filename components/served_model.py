@@ -12,6 +12,7 @@ from components.catalog.build import BuildSpec
 from components.catalog.model import ModelSpec
 from components.catalog.stack_config import StackConfig
 from components.images.model_image import ModelImage, ModelImageArgs
+from components.quality.evaluator import GoldenSetEvaluator, GoldenSetEvaluatorArgs
 from components.traffic import SmokeGate, SmokeGateArgs, TrafficPolicy, TrafficPolicyArgs
 from components.workload.identity import model_service_account
 from components.workload.model_version import ModelVersion, ModelVersionArgs
@@ -32,6 +33,8 @@ class ServedModel(pulumi.ComponentResource):
     versions: dict[str, ModelVersion]
     smoke_gate: SmokeGate | None
     """Only for a model with smoke tests: an empty component per model would cost every render."""
+    golden_set_evaluator: GoldenSetEvaluator | None
+    """Only for a model with `analysis.goldenSet`."""
 
     def __init__(self, name: str, args: ServedModelArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelstack:index:ServedModel", name, None, opts)
@@ -70,6 +73,13 @@ class ServedModel(pulumi.ComponentResource):
                     deployments={v: mv.deployment for v, mv in self.versions.items()},
                     images={v: mv.image for v, mv in self.versions.items()},
                 ),
+                opts=child,
+            )
+        self.golden_set_evaluator = None
+        if args.model.analysis is not None and args.model.analysis.golden_set is not None:
+            self.golden_set_evaluator = GoldenSetEvaluator(
+                name,
+                GoldenSetEvaluatorArgs(args.model_name, args.model, args.stack, Path(args.catalog_dir)),
                 opts=child,
             )
         jobs = self.smoke_gate.jobs if self.smoke_gate else []

@@ -11,8 +11,8 @@ from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from components.catalog.base import DnsLabel, StrictModel
-from components.catalog.patterns import Pattern, excerpt
+from components.catalog.base import DnsLabel, PoolName, RelativePath, StrictModel
+from components.catalog.patterns import Pattern, excerpt, matching
 
 # PromQL durations: units from largest to smallest, each at most once (Prometheus rejects "30s5m").
 PROMQL_DURATION = Pattern(
@@ -158,6 +158,45 @@ def _steps(value: tuple[Step, ...]) -> tuple[Step, ...]:
     return value
 
 
+# A served model's name as Triton / KServe put it in the route: one path segment (underscores allowed).
+ROUTE_NAME = Pattern(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+RouteName = Annotated[
+    str,
+    matching(
+        ROUTE_NAME,
+        lambda v: (
+            f"{excerpt(v)} is not a model name for /v2/models/<name>/infer — letters, digits, '.', '_', '-'"
+        ),
+        128,
+    ),
+]
+
+# The evaluator's round: below a few seconds it only loads the model servers; the gate reads the newest
+# value inside its window, so a round must land in every window.
+MIN_GOLDEN_INTERVAL_SECONDS = 5.0
+
+
+class GoldenSet(StrictModel):
+    """The labelled golden set the stack's evaluator scores every version on (components/quality)."""
+
+    file: RelativePath
+    """JSON file, relative to the catalog file and inside the project:
+    `{"model", "input", "classes", "examples": [{"input": [numbers], "label": class}]}`
+    (examples/golden-set/golden.json). Read at validation time; it travels in a ConfigMap (at most 1 MiB
+    with the evaluator program), so a changed file is a new ConfigMap and a restarted evaluator."""
+    interval: Duration = "30s"
+    """Time between two rounds of the golden set against every version; at most the analysis window."""
+    route: RouteName | None = None
+    """Model name of the inference route, `/v2/models/<route>/infer` (default: the catalog's model name)."""
+    node_pool: PoolName | None = None
+    """CPU node pool the evaluator's pod runs on, counted in its capacity plan (default: the stack's first
+    pool without GPUs)."""
+
+    @property
+    def interval_seconds(self) -> float:
+        return promql_duration_seconds(self.interval)
+
+
 class AnalysisSpec(StrictModel):
     """Canary analysis of a model: when `modelstack gate` promotes, holds or rolls back a new version."""
 
@@ -192,6 +231,9 @@ class AnalysisSpec(StrictModel):
     confidence_drift: float | None = Field(default=None, gt=0, le=1)
     """Mean prediction confidence (0–1) of the canary on the golden set may differ from the stable
     version's by at most this, absolute. Unset: not checked."""
+    golden_set: GoldenSet | None = None
+    """The golden set the stack's in-cluster evaluator runs against each version's own Service, exporting
+    the series `accuracyDropPercent` and `confidenceDrift` read. Needs the stack's `smokeRunnerImage`."""
     loop: bool = True
     """false: `modelstack release run` leaves this model alone (it reports and changes nothing)."""
     metrics: tuple[CustomMetric, ...] = ()

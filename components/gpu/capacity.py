@@ -16,7 +16,6 @@ not fit at maximum replicas is a warning (the autoscaler would stop short).
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -28,45 +27,19 @@ from components.catalog.catalog import Catalog
 from components.catalog.errors import Finding, Severity
 from components.catalog.model import ModelSpec
 from components.catalog.node_pool import NodePool
-from components.catalog.patterns import Pattern
 from components.catalog.resources import ProxyResources, Resources
 from components.catalog.stack_config import StackConfig, proxy_resources
 from components.catalog.version import VersionSpec
 from components.facts.mig import resource_name
+from components.gpu.quantity import GIB as _GIB
+from components.gpu.quantity import quantity
 from components.gpu.scheduling import per_node_supply, request_problems
-
-_QUANTITY = Pattern(r"([0-9]+(?:\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?")
-_SUFFIX = {
-    None: Fraction(1),
-    "m": Fraction(1, 1000),
-    "k": Fraction(10**3),
-    "M": Fraction(10**6),
-    "G": Fraction(10**9),
-    "T": Fraction(10**12),
-    "P": Fraction(10**15),
-    "E": Fraction(10**18),
-    "Ki": Fraction(2**10),
-    "Mi": Fraction(2**20),
-    "Gi": Fraction(2**30),
-    "Ti": Fraction(2**40),
-    "Pi": Fraction(2**50),
-    "Ei": Fraction(2**60),
-}
-_GIB = Fraction(2**30)
+from components.quality.placement import EvaluatorPods, evaluator_placements
 
 
 class Bound(StrEnum):
     MIN = "min"
     MAX = "max"
-
-
-@functools.lru_cache(maxsize=4096)  # a catalog repeats a handful of sizes thousands of times
-def quantity(value: str) -> Fraction:
-    """A Kubernetes quantity as an exact number (`500m` -> 1/2, `64Gi` -> 64 × 2^30)."""
-    match = _QUANTITY.fullmatch(value)
-    if match is None:
-        raise ValueError(f"{value!r} is not a Kubernetes quantity")
-    return Fraction(match.group(1)) * _SUFFIX[match.group(2)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +166,8 @@ class CapacityPlan:
 
 # --- building the plan ----------------------------------------------------------------------------
 
-Placed = tuple[str, str, VersionSpec]
+Placed = tuple[str, str, VersionSpec | EvaluatorPods]
+"""(model, version, what its pods ask for): a version's replicas, or a golden-set evaluator's pod."""
 
 
 @dataclass(frozen=True)
@@ -223,7 +197,7 @@ class PodOverhead:
 NO_OVERHEAD = PodOverhead()
 
 
-def _claim(model: str, version: str, spec: VersionSpec, per_replica: Fraction) -> Claim:
+def _claim(model: str, version: str, spec: VersionSpec | EvaluatorPods, per_replica: Fraction) -> Claim:
     return Claim(model, version, per_replica, spec.replicas.min, spec.replicas.max)
 
 
@@ -260,7 +234,9 @@ def _host_dimensions(pool: NodePool, versions: list[Placed], overhead: PodOverhe
     return dimensions
 
 
-def _schedulable(pool: NodePool, model: str, spec: VersionSpec, overhead: PodOverhead) -> bool:
+def _schedulable(
+    pool: NodePool, model: str, spec: VersionSpec | EvaluatorPods, overhead: PodOverhead
+) -> bool:
     """Requests the rules accept, and that fit one node: the rest is reported by the rules instead."""
     if request_problems(pool, spec.resources):
         return False
@@ -321,6 +297,11 @@ def catalog_versions(catalog: Catalog) -> Iterator[Placed]:
             yield model_name, version_name, version
 
 
+def stack_pods(catalog: Catalog, stack: StackConfig) -> list[Placed]:
+    """Every long-running pod the stack places on its pools: the versions', then the evaluators'."""
+    return [*catalog_versions(catalog), *evaluator_placements(catalog.models, stack)]
+
+
 # --- findings -------------------------------------------------------------------------------------
 
 
@@ -348,11 +329,12 @@ def _overflow(pool: NodePool, versions: list[Placed], bound: Bound, overhead: Po
     first = next(
         i for i in range(1, len(versions) + 1) if not plan_pool(pool, versions[:i], overhead).fits(bound)
     )
-    model, version, _ = versions[first - 1]
+    model, version, spec = versions[first - 1]
     severity = Severity.ERROR if bound is Bound.MIN else Severity.WARNING
-    return Finding(
-        ("models", model, "versions", version, "nodePool"), _overflow_message(full, bound), severity
+    where = (
+        ("analysis", "goldenSet") if isinstance(spec, EvaluatorPods) else ("versions", version, "nodePool")
     )
+    return Finding(("models", model, *where), _overflow_message(full, bound), severity)
 
 
 def _overflow_message(plan: PoolPlan, bound: Bound) -> str:
@@ -430,7 +412,7 @@ def plan_dict(plan: CapacityPlan) -> dict[str, Any]:
 
 def capacity_plan(catalog: Catalog, stack: StackConfig) -> dict[str, Any]:
     """The stack's capacity plan as plain JSON-able data (for stack exports and `modelstack capacity`)."""
-    return plan_dict(plan_capacity(stack, catalog_versions(catalog), PodOverhead.of(stack, catalog.models)))
+    return plan_dict(plan_capacity(stack, stack_pods(catalog, stack), PodOverhead.of(stack, catalog.models)))
 
 
 _SIZE_KEYS = {"cpu": "cpuPerNode", "memory": "memoryGibPerNode"}

@@ -16,6 +16,7 @@ from components.naming import PART_OF, model_labels, version_object_name
 from components.traffic.mesh import has_permissive_metrics_port
 from components.traffic.names import (
     gateway_principal,
+    golden_evaluator_name,
     model_service_name,
     principal,
     smoke_service_account_name,
@@ -59,7 +60,8 @@ def metrics_peer_authentication_manifest(
 
 
 def caller_principals(model: str, spec: ModelSpec, stack: StackConfig) -> tuple[list[str], list[str]]:
-    """(principals, namespaces) allowed to call: catalog callers, the gateway when exposed, smoke Jobs."""
+    """(principals, namespaces) allowed to call: catalog callers, the gateway when exposed, smoke Jobs, the
+    golden-set evaluator (components/quality), which calls each version's own Service."""
     principals: list[str] = []
     namespaces: list[str] = []
     for caller in spec.callers:
@@ -71,6 +73,8 @@ def caller_principals(model: str, spec: ModelSpec, stack: StackConfig) -> tuple[
         principals.append(gateway_principal(stack))
     if any(v.smoke_test is not None for v in spec.versions.values()):
         principals.append(principal(stack.namespace, smoke_service_account_name(model)))
+    if spec.analysis is not None and spec.analysis.golden_set is not None:
+        principals.append(principal(stack.namespace, golden_evaluator_name(model)))
     return sorted(set(principals)), sorted(set(namespaces))
 
 

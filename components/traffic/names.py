@@ -43,3 +43,8 @@ def principal(namespace: str, service_account: str) -> str:
 def gateway_principal(stack: StackConfig) -> str:
     namespace, account = stack.istio.gateway_service_account.split("/", 1)
     return principal(namespace, account)
+
+
+def golden_evaluator_name(model: str) -> str:
+    """`<model>-golden-eval`: the golden-set evaluator's Deployment, identity, scrape and access objects."""
+    return f"{model}-golden-eval"

@@ -24,6 +24,7 @@ import requests
 from components.autoscaling import queries
 from components.catalog.analysis import AnalysisSpec, CustomMetric, render_query
 from components.naming import version_object_name
+from components.quality.golden import GOLDEN_ACCURACY_METRIC, GOLDEN_CONFIDENCE_METRIC
 
 
 class Decision(StrEnum):
@@ -168,10 +169,7 @@ def error_rate_query(namespace: str, workload: str, window: str) -> str:
     return queries.error_rate_percent(namespace, workload, window)
 
 
-# --- golden-set quality (series of `modelstack release evaluate`, see modelstack/release/quality.py) ----
-
-GOLDEN_ACCURACY_METRIC = "modelstack_golden_accuracy"
-GOLDEN_CONFIDENCE_METRIC = "modelstack_golden_confidence_mean"
+# --- golden-set quality (series of the golden-set evaluator, components/quality/golden.py) ----------
 
 
 def golden_query(metric: str, namespace: str, model: str, version: str, window: str) -> str:
@@ -287,7 +285,9 @@ def evaluate_gate(  # noqa: PLR0917 — the positional signature is the agreed i
         )
     if analysis.confidence_drift is not None:
         conf_q = confidence_drift_query(namespace, model_name, canary, stable, window)
-        checks.append(_measure("confidence-drift", conf_q, run(conf_q), max_=analysis.confidence_drift, min_=None))
+        checks.append(
+            _measure("confidence-drift", conf_q, run(conf_q), max_=analysis.confidence_drift, min_=None)
+        )
     for metric in analysis.metrics:
         query = render_query(
             metric.query, namespace=namespace, model=model_name, canary=canary, stable=stable, window=window

@@ -168,6 +168,7 @@ def loop_project(
         dest / "examples" / "model-server",
         ignore=shutil.ignore_patterns("wheelhouse", "__pycache__", "model"),
     )
+    shutil.copytree(ROOT / "examples" / "golden-set", dest / "examples" / "golden-set")
     (dest / "models.yaml").write_text(catalog_text(models), encoding="utf-8")
     (dest / ".gitignore").write_text("/rendered/\n/build/\n", encoding="utf-8")
     project = LoopProject(dest)

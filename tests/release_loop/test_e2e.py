@@ -3,7 +3,7 @@
 Four server processes: the stable version and a good canary (examples/model-server), a canary whose
 predictions are degraded and a slow one (examples/degraded-server: DEGRADE_PREDICTIONS with latency
 fine, ADDED_LATENCY_MS with accuracy fine). Each sits behind a sidecar reporting Istio's metrics (mesh.py); `modelstack release evaluate`
-runs the committed golden set against each version's own server and serves the scores on /metrics;
+runs the catalog's golden set against each version's own server and serves the scores on /metrics;
 Prometheus scrapes both every second. The loop runs as the CLI on real time with the offline engine as
 its apply step, and every step is asserted in the catalog, the git history and the rendered stack.
 """
@@ -44,6 +44,7 @@ ANALYSIS = {
     "minRequests": 50,
     "p99LatencyMs": 800,
     "accuracyDropPercent": 3,
+    "goldenSet": {"file": "examples/golden-set/golden.json", "interval": "30s", "route": "mlp"},
     "progressDeadline": "30m",
 }
 CANARIES = {"good": {}, "inaccurate": {"DEGRADE_PREDICTIONS": "0.2"}, "slow": {"ADDED_LATENCY_MS": "900"}}
@@ -121,10 +122,6 @@ def stage(tmp_path: Path, weights: Path, spawn_server) -> Iterator[Stage]:
                     "release",
                     "evaluate",
                     name,
-                    "--golden",
-                    str(GOLDEN),
-                    "--route-name",
-                    "mlp",
                     "--target",
                     f"v1={stable.urls['api']}",
                     "--target",

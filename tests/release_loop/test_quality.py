@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelstack.release.quality import (
+from components.quality.golden import (
     EvaluationError,
     Exporter,
     GoldenSet,

@@ -24,6 +24,7 @@ def family(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("Pulumi.yaml", "Pulumi.dev.yaml", "models.yaml"):
         shutil.copy2(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "examples" / "model-server", tmp_path / "examples" / "model-server")
+    shutil.copytree(ROOT / "examples" / "golden-set", tmp_path / "examples" / "golden-set")
     write_family(tmp_path)
     return tmp_path
 

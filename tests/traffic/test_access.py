@@ -67,6 +67,7 @@ def test_smoke_runner_may_call_a_model_with_smoke_tests(dev_render):
 def test_model_without_callers_or_exposure_gets_a_policy_without_rules(catalog_with, dev_stack):
     def nobody(data):
         data["models"]["text-embedder"].pop("callers")
+        data["models"]["text-embedder"].pop("analysis")  # its golden-set evaluator is a caller too
 
     spec = model_of(catalog_with(nobody), "text-embedder")
     policy = authorization_policy_manifest("text-embedder", spec, dev_stack)

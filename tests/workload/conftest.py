@@ -24,6 +24,15 @@ def of_kind(render: Render, kind: str) -> dict[str, dict[str, Any]]:
     return {m.name: m.body for m in render.manifests if m.kind == kind}
 
 
+def version_deployments(render: Render) -> dict[str, dict[str, Any]]:
+    """The versions' Deployments (labelled `app` and `version`), not the golden-set evaluators'."""
+    return {
+        name: body
+        for name, body in of_kind(render, "Deployment").items()
+        if {"app", "version"} <= set(body["metadata"].get("labels", {}))
+    }
+
+
 def server_container(deployment: dict[str, Any]) -> dict[str, Any]:
     containers = deployment["spec"]["template"]["spec"]["containers"]
     return next(c for c in containers if c["name"] == "server")

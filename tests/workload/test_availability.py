@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from modelstack.engine.render import Render
 
-from .conftest import of_kind, pod_spec
+from .conftest import of_kind, pod_spec, version_deployments
 
 
 def test_every_version_has_a_pdb_allowing_one_disruption(prod_render: Render) -> None:
     budgets = of_kind(prod_render, "PodDisruptionBudget")
-    for name, deployment in of_kind(prod_render, "Deployment").items():
+    for name, deployment in version_deployments(prod_render).items():
         spec = budgets[name]["spec"]
         assert spec["maxUnavailable"] == 1 and "minAvailable" not in spec, name
         assert spec["selector"] == deployment["spec"]["selector"], name

@@ -12,14 +12,14 @@ from hypothesis import strategies as st
 from components.workload.pod import STARTUP_PERIOD_SECONDS, startup_failure_threshold
 from modelstack.engine.render import Render
 
-from .conftest import REPO, Project, of_kind, pod_spec, server_container, version_of
+from .conftest import REPO, Project, of_kind, pod_spec, server_container, version_deployments, version_of
 
 DIGEST_REF = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
 PROBES = ("startupProbe", "readinessProbe", "livenessProbe")
 
 
 def deployments(render: Render) -> dict[str, dict[str, Any]]:
-    found = of_kind(render, "Deployment")
+    found = version_deployments(render)
     assert {"llm-chat-v1", "llm-chat-v2", "vision-detector-v7", "text-embedder-v1"} <= set(found)
     return found
 

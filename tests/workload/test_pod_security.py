@@ -6,11 +6,11 @@ from typing import Any
 
 from modelstack.engine.render import Render
 
-from .conftest import of_kind, pod_spec, server_container
+from .conftest import of_kind, pod_spec, server_container, version_deployments
 
 
 def test_pods_run_as_the_catalogs_non_root_identity(prod_render: Render) -> None:
-    for name, deployment in of_kind(prod_render, "Deployment").items():
+    for name, deployment in version_deployments(prod_render).items():
         context = pod_spec(deployment)["securityContext"]
         assert context["runAsNonRoot"] is True, name
         assert (context["runAsUser"], context["runAsGroup"], context["fsGroup"]) == (10001, 10001, 10001)
@@ -26,7 +26,7 @@ def test_the_identity_comes_from_the_models_security_field(render_edited: Any) -
 
 
 def test_containers_cannot_escalate_and_drop_every_capability(prod_render: Render) -> None:
-    for name, deployment in of_kind(prod_render, "Deployment").items():
+    for name, deployment in version_deployments(prod_render).items():
         for container in pod_spec(deployment)["containers"]:
             context = container["securityContext"]
             assert context["allowPrivilegeEscalation"] is False, name
@@ -43,7 +43,7 @@ def test_the_presets_writable_paths_are_empty_dirs(prod_render: Render) -> None:
 
 
 def test_pods_use_the_models_service_account_without_a_token(prod_render: Render) -> None:
-    for name, deployment in of_kind(prod_render, "Deployment").items():
+    for name, deployment in version_deployments(prod_render).items():
         spec = pod_spec(deployment)
         assert spec["serviceAccountName"] == deployment["metadata"]["labels"]["app"], name
         assert spec["automountServiceAccountToken"] is False, name

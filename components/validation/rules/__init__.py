@@ -15,6 +15,7 @@ from components.validation.rules.context import RuleContext, Unknown
 from components.validation.rules.core import CORE_RULES
 from components.validation.rules.gpu import GPU_RULES
 from components.validation.rules.images import IMAGE_RULES
+from components.validation.rules.quality import QUALITY_RULES
 from components.validation.rules.secrets import SECRET_RULES
 from components.validation.rules.shards import SHARD_RULES
 from components.validation.rules.traffic import TRAFFIC_RULES
@@ -31,6 +32,7 @@ RULES: tuple[Rule, ...] = (
     *IMAGE_RULES,
     *SECRET_RULES,
     *SHARD_RULES,
+    *QUALITY_RULES,
 )
 
 PER_VERSION_RULES: tuple[Rule, ...] = (

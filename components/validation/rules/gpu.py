@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from components.catalog.errors import Finding
-from components.gpu.capacity import PodOverhead, capacity_findings, oversized_host_requests
+from components.gpu.capacity import Placed, PodOverhead, capacity_findings, oversized_host_requests
 from components.gpu.scheduling import request_problems
+from components.quality.placement import evaluator_placements
 from components.validation.rules.context import RuleContext
 
 
@@ -37,8 +38,10 @@ def replicas_fit_one_node(ctx: RuleContext) -> Iterator[Finding]:
 
 
 def pools_fit_their_versions(ctx: RuleContext) -> Iterator[Finding]:
-    """Minimum replicas must fit the pools at maxNodes (error); maximum replicas should (warning)."""
-    yield from capacity_findings(ctx.stack, ctx.versions(), PodOverhead.of(ctx.stack, ctx.models))
+    """Minimum replicas must fit the pools at maxNodes (error); maximum replicas should (warning). The
+    golden-set evaluators' pods count too."""
+    pods: list[Placed] = [*ctx.versions(), *evaluator_placements(ctx.models, ctx.stack)]
+    yield from capacity_findings(ctx.stack, pods, PodOverhead.of(ctx.stack, ctx.models))
 
 
 GPU_RULES = (requests_suit_their_pool, replicas_fit_one_node, pools_fit_their_versions)

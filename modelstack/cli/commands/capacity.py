@@ -16,11 +16,11 @@ from components.gpu.capacity import (
     CapacityPlan,
     PodOverhead,
     capacity_findings,
-    catalog_versions,
     nodes_summary,
     plan_capacity,
     plan_dict,
     plan_rows,
+    stack_pods,
 )
 from modelstack.cli.common import project_root, report_errors, stack_option
 
@@ -62,7 +62,7 @@ def _plan_of_failed_catalog(exc: CatalogError, path: Path, config: StackConfig) 
         catalog = Catalog.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError, ValidationError):
         return None
-    versions = list(catalog_versions(catalog))
+    versions = stack_pods(catalog, config)
     overhead = PodOverhead.of(config, catalog.models)
     found = capacity_findings(config, versions, overhead)
     overflows = {f.message for f in found if f.severity is Severity.ERROR}
@@ -103,7 +103,7 @@ def command(stack: str, as_json: bool) -> None:
     for warning in loaded.warnings:
         click.echo(str(warning), err=True)
     overhead = PodOverhead.of(config, loaded.catalog.models)
-    plan = plan_capacity(config, catalog_versions(loaded.catalog), overhead)
+    plan = plan_capacity(config, stack_pods(loaded.catalog, config), overhead)
     _print(stack, plan, as_json)
     if not as_json and not all(pool_plan.fits(Bound.MAX) for pool_plan in plan.pools):
         click.echo("\nsome pools cannot fit maximum replicas (see the warnings above)", err=True)

@@ -192,9 +192,9 @@ def _targets(values: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--golden",
     "golden_path",
-    required=True,
+    default=None,
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
-    help="Labelled golden set (JSON; see docs/release-loop.md).",
+    help="Labelled golden set (JSON; see docs/release-loop.md). Default: the model's analysis.goldenSet.file.",
 )
 @click.option(
     "--target",
@@ -204,17 +204,19 @@ def _targets(values: tuple[str, ...]) -> dict[str, str]:
     help="Endpoint of a version (default: each version's Service <model>-<version> in the stack's namespace).",
 )
 @click.option(
-    "--route-name", default=None, metavar="NAME", help="Model name in /v2/models/NAME/infer (default: MODEL)."
+    "--route-name",
+    default=None,
+    metavar="NAME",
+    help="Model name in /v2/models/NAME/infer (default: analysis.goldenSet.route, else MODEL).",
 )
 @click.option(
     "--listen", default=None, metavar="HOST:PORT", help="Serve /metrics here and evaluate every --interval."
 )
 @click.option(
     "--interval",
-    default=30.0,
-    show_default=True,
+    default=None,
     type=click.FloatRange(min=1),
-    help="Seconds between rounds.",
+    help="Seconds between rounds (default: analysis.goldenSet.interval, else 30).",
 )
 @click.option(
     "--rounds",
@@ -227,11 +229,11 @@ def evaluate(
     *,
     model: str,
     stack: str,
-    golden_path: Path,
+    golden_path: Path | None,
     target_values: tuple[str, ...],
     route_name: str | None,
     listen: str | None,
-    interval: float,
+    interval: float | None,
     rounds: int,
 ) -> None:
     """Score every version of MODEL on a labelled golden set; print the scores, or export them.
@@ -246,17 +248,18 @@ def evaluate(
       1  a version could not be scored (one round only), or another failure
       2  invalid input: catalog, stack, unknown model, golden set, usage
     """
-    import time
-
-    from components.validation.loader import load_stack_and_catalog
-    from modelstack.release.quality import (
+    from components.quality.golden import (
         EvaluationError,
         Exporter,
         GoldenSet,
         GoldenSetError,
         evaluate_round,
+        parse_listen,
+        run_rounds,
         serve_metrics,
     )
+    from components.traffic.names import version_endpoint
+    from components.validation.loader import load_stack_and_catalog
 
     root = project_root()
     config, loaded = load_stack_and_catalog(root, stack)
@@ -265,21 +268,27 @@ def evaluate(
         raise click.UsageError(
             f"model {model!r} is not in the catalog (models: {', '.join(loaded.catalog.models)})"
         )
+    declared = spec.analysis.golden_set if spec.analysis else None
+    if golden_path is None:
+        if declared is None:
+            raise click.UsageError(f"{model} has no analysis.goldenSet: pass --golden FILE")
+        golden_path = (root / config.catalog).parent / declared.file
     try:
         golden = GoldenSet.load(golden_path)
     except GoldenSetError as err:
         click.echo(f"error: {err}", err=True)
         raise SystemExit(EXIT_INVALID) from None
+    route = route_name or (declared.route if declared else None) or model
     port = spec.server_preset.port
     targets = _targets(target_values) or {
-        v: f"http://{model}-{v}.{config.namespace}.svc.cluster.local:{port}" for v in spec.versions
+        v: version_endpoint(model, v, config.namespace, port) for v in spec.versions
     }
     unknown = sorted(set(targets) - set(spec.versions))
     if unknown:
         raise click.BadParameter(f"{model} has no version {', '.join(unknown)}", param_hint="--target")
     exporter = Exporter.new(config.namespace, model)
     if listen is None:
-        results = evaluate_round(golden, route_name or model, targets, exporter)
+        results = evaluate_round(golden, route, targets, exporter)
         click.echo(
             json.dumps(
                 {
@@ -294,19 +303,15 @@ def evaluate(
         if any(isinstance(r, EvaluationError) for r in results.values()):
             raise SystemExit(EXIT_FAILURE)
         return
-    host, _, port_text = listen.rpartition(":")
-    if not port_text.isdigit():
-        raise click.BadParameter(f"{listen!r} is not HOST:PORT", param_hint="--listen")
-    server = serve_metrics(exporter, host or "0.0.0.0", int(port_text))
-    click.echo(f"serving /metrics on http://{host or '0.0.0.0'}:{server.server_address[1]}", err=True)
-    done = 0
     try:
-        while rounds == 0 or done < rounds:
-            for version, result in evaluate_round(golden, route_name or model, targets, exporter).items():
-                click.echo(f"{version}: {result}", err=True)
-            done += 1
-            if rounds == 0 or done < rounds:
-                time.sleep(interval)
+        host, listen_port = parse_listen(listen)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--listen") from None
+    server = serve_metrics(exporter, host, listen_port)
+    click.echo(f"serving /metrics on http://{host}:{server.server_address[1]}", err=True)
+    try:
+        every = interval or (declared.interval_seconds if declared else 30.0)
+        run_rounds(golden, route, targets, exporter, interval=every, rounds=rounds)
     finally:
         server.shutdown()
 
