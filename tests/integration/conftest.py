@@ -116,6 +116,15 @@ def rendered_project(
             dirs_exist_ok=True,
             ignore=shutil.ignore_patterns("__pycache__", "model"),
         )
+    # Golden sets are read (and validated) at render time, like build contexts: they travel with the copy.
+    golden = [
+        m["analysis"]["goldenSet"]["file"]
+        for m in catalog["models"].values()
+        if (m.get("analysis") or {}).get("goldenSet")
+    ]
+    for file in golden:
+        (project / file).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / file, project / file)
     ours = [v["build"] for v in catalog["models"][MODEL]["versions"].values() if "build" in v]
     assert ours, f"models.yaml: {MODEL} has no version built from a context"
     for build_spec in ours:
