@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +20,7 @@ from modelstack.engine import manifest_yaml
 from modelstack.engine.lock import LOCK_FILE, versions_lock
 from modelstack.engine.manifest import Manifest
 from modelstack.engine.mocks import Registered, install, lean_runtime
+from modelstack.engine.render_cache import RenderCache
 from modelstack.engine.render_dir import replace_dir
 
 PROJECT = "modelstack"
@@ -105,8 +106,17 @@ def base_outputs(root: Path, reference: str) -> dict[str, Any]:
     return {"contract": contract, "namespace": config.namespace}
 
 
-def run_program(root: Path, stack: str) -> Render:
-    """Run `components.program.main` under mocks. Raises CatalogError before registering anything."""
+def run_program(
+    root: Path,
+    stack: str,
+    *,
+    loaded: tuple[Any, Any] | None = None,
+    declared: Collection[str] | None = None,
+) -> Render:
+    """Run `components.program.main` under mocks. Raises CatalogError before registering anything.
+
+    `loaded` (the stack configuration and catalog already validated from the same files) and `declared`
+    (the models to declare) are the render cache's: see `components.program.main`."""
     import pulumi
     from pulumi.runtime import settings
     from pulumi.runtime.stack import run_pulumi_func
@@ -121,7 +131,7 @@ def run_program(root: Path, stack: str) -> Render:
 
         def body() -> None:
             try:
-                stacks.append(program.main(root))
+                stacks.append(program.main(root, loaded=loaded, declared=declared))
             except pulumi.RunError as exc:
                 failure.append(exc.__context__ or exc)
 
@@ -150,43 +160,78 @@ def _checked_key(key: str) -> str:
     return key
 
 
-def write_render(render: Render, out: Path) -> list[Path]:
-    """Write one file per object plus outputs.json, atomically replacing `out` (see render_dir)."""
+def unique_keys(keys: Iterable[str]) -> None:
+    """ValueError when two objects have the same key (they would be one file, one cluster object)."""
+    seen: set[str] = set()
+    for key in keys:
+        if key in seen:
+            raise ValueError(f"two resources render to the same object {key}")
+        seen.add(key)
+
+
+def write_texts(
+    texts: Iterable[tuple[str, str]], outputs: Any, lock: dict[str, Any], out: Path
+) -> list[Path]:
+    """Write each (key, YAML text) plus outputs.json and the lock, atomically replacing `out`."""
     out = Path(os.path.abspath(out))
     written: list[Path] = []
+    items = sorted(texts)
+    unique_keys(key for key, _ in items)
 
     def write(staging: Path) -> list[str]:
         files = []
-        seen: set[str] = set()
         # Plain os.path and one makedirs per directory: with thousands of objects, pathlib's parsing and a
         # failing mkdir per file cost as much as the YAML itself.
         directories: set[str] = set()
-        for manifest in sorted(render.manifests, key=lambda m: m.key):
-            key = _checked_key(manifest.key)
-            if key in seen:
-                raise ValueError(f"two resources render to the same object {key}")
-            seen.add(key)
-            path = os.path.join(staging, key)
+        for key, text in items:
+            path = os.path.join(staging, _checked_key(key))
             directory = os.path.dirname(path)
             if directory not in directories:
                 os.makedirs(directory, exist_ok=True)
                 directories.add(directory)
             with open(path, "w", encoding="utf-8") as stream:
-                stream.write(dump_yaml(manifest.body))
+                stream.write(text)
             files.append(key)
             written.append(out / key)
-        (staging / "outputs.json").write_text(json.dumps(render.outputs, sort_keys=True, indent=2) + "\n")
-        (staging / LOCK_FILE).write_text(json.dumps(render.lock, sort_keys=True, indent=2) + "\n")
+        (staging / "outputs.json").write_text(outputs_json(outputs))
+        (staging / LOCK_FILE).write_text(lock_json(lock))
         return [*files, "outputs.json", LOCK_FILE]
 
     replace_dir(out, write)
     return written
 
 
+def outputs_json(outputs: Any) -> str:
+    return json.dumps(outputs, sort_keys=True, indent=2) + "\n"
+
+
+def lock_json(lock: dict[str, Any]) -> str:
+    return json.dumps(lock, sort_keys=True, indent=2) + "\n"
+
+
+def write_render(render: Render, out: Path) -> list[Path]:
+    """Write one file per object plus outputs.json, atomically replacing `out` (see render_dir)."""
+    unique_keys(m.key for m in render.manifests)
+    texts = [(m.key, dump_yaml(m.body)) for m in render.manifests]
+    return write_texts(texts, render.outputs, render.lock, out)
+
+
 def render_stack(root: Path, stack: str, out: Path) -> Render:
     render = run_program(root, stack)
     write_render(render, out)
     return render
+
+
+def render_stack_cached(root: Path, stack: str, out: Path, cache: RenderCache) -> int:
+    """`render_stack` through the render cache (the same bytes): the number of objects written."""
+    from modelstack.engine.incremental import CacheVanishedError, UnattributableRenderError, cached_render
+
+    try:
+        rendered = cached_render(root, stack, cache)
+        write_texts(rendered.texts(), rendered.outputs, rendered.lock, out)
+        return rendered.objects
+    except (CacheVanishedError, UnattributableRenderError):
+        return len(render_stack(root, stack, out).manifests)
 
 
 __all__ = ["CatalogError", "Manifest", "Render", "render_stack", "run_program", "write_render"]

@@ -134,6 +134,11 @@ def released_versions_guard(root: Path, stack: str) -> Callable[[Path, Path], li
     located problems; any one refuses the preview (exit 2)."""
 
     def guard(base_dir: Path, head_dir: Path) -> list[Problem]:
-        return immutability_problems(read_lock(base_dir), read_lock(head_dir), catalog_source(root, stack))
+        base, head = read_lock(base_dir), read_lock(head_dir)
+        if not release_changes(base, head):
+            # Positions are only needed to locate a change: re-reading models.yaml with them costs about a
+            # second at 1,000 models.
+            return []
+        return immutability_problems(base, head, catalog_source(root, stack))
 
     return guard
