@@ -129,7 +129,7 @@ def render(stack: str, out: Path | None, no_cache: bool) -> None:
 @no_cache_option
 @report_errors
 def preview(
-    stack: str, base_ref: str | None, base_dir: Path | None, as_json: bool, markdown: bool, no_cache: bool
+    *, stack: str, base_ref: str | None, base_dir: Path | None, as_json: bool, markdown: bool, no_cache: bool
 ) -> None:
     """Print the plan between a base and the working tree: per model the traffic split, then every object
     to create, update (each changed field), replace or delete.

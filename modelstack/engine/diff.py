@@ -349,6 +349,7 @@ def plan_by_digest(
     head: Mapping[str, str],
     base_object: Callable[[str], dict[str, Any] | None],
     head_object: Callable[[str], dict[str, Any]],
+    *,
     base_weights: Weights | None = None,
     head_weights: Weights | None = None,
 ) -> Plan:

@@ -89,7 +89,7 @@ def preview(
         from modelstack.engine.incremental import CacheVanishedError, UnattributableRenderError
 
         try:
-            return _cached_preview(root, stack, base_ref, base_dir, work, guard, cache)
+            return _cached_preview(root, stack, base_ref, base_dir, work, guard=guard, cache=cache)
         except (CacheVanishedError, UnattributableRenderError):
             pass
     from components.validation.loader import load_stack_and_catalog
@@ -119,6 +119,7 @@ def _cached_preview(
     base_ref: str | None,
     base_dir: Path | None,
     work: Path,
+    *,
     guard: Guard | None,
     cache: RenderCache,
 ) -> Preview:
@@ -142,7 +143,9 @@ def _cached_preview(
     head_digests = {key: sha for key, (sha, _) in head.index.items()}
     head_weights = contract_weights(head.outputs)
     if base_dir is None:
-        result = plan_by_digest({}, head_digests, lambda key: None, head.body, {}, head_weights)
+        result = plan_by_digest(
+            {}, head_digests, lambda key: None, head.body, base_weights={}, head_weights=head_weights
+        )
         return Preview(result, head.warnings, tuple(findings))
     base_weights = read_weights(base_dir)
     index = directory_index(base_dir, cache)
@@ -152,6 +155,11 @@ def _cached_preview(
     else:
         directory = base_dir
         result = plan_by_digest(
-            index, head_digests, lambda key: read_object(directory, key), head.body, base_weights, head_weights
+            index,
+            head_digests,
+            lambda key: read_object(directory, key),
+            head.body,
+            base_weights=base_weights,
+            head_weights=head_weights,
         )
     return Preview(result, head.warnings, tuple(findings))
