@@ -101,7 +101,7 @@ def render(stack: str, out: Path | None, no_cache: bool) -> None:
 
         count = len(render_stack(root, stack, target).manifests)
     else:
-        from modelstack.engine.render import render_stack_cached
+        from modelstack.engine.incremental import render_stack_cached
         from modelstack.engine.render_cache import RenderCache
 
         count = render_stack_cached(root, stack, target, RenderCache())

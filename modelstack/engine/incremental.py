@@ -224,7 +224,8 @@ def render_models(
 ) -> tuple[dict[str, _Model], dict[str, tuple[str, dict[str, Any]]], dict[str, Any], int] | None:
     """Run the program declaring only `declared`: each model's objects, the stack-wide objects, the stack
     outputs, the number of stack-wide registrations. None when the resource tree cannot be attributed."""
-    from modelstack.engine.render import _manifest, dump_yaml, run_program
+    from modelstack.engine.render import _manifest, run_program
+    from modelstack.engine.render_files import dump_yaml
 
     render = run_program(root, stack, loaded=loaded, declared=declared)
     owners = _owners(render.resources)
@@ -430,3 +431,17 @@ def cached_render(root: Path, stack: str, cache: RenderCache, *, jobs: int | Non
 
 class UnattributableRenderError(Exception):
     """The mock monitor's URNs did not tell every resource's model apart: render without the cache."""
+
+
+def render_stack_cached(root: Path, stack: str, out: Path, cache: RenderCache) -> int:
+    """`render.render_stack` through the render cache (the same bytes): the number of objects written."""
+    from modelstack.engine.render_files import write_texts
+
+    try:
+        rendered = cached_render(root, stack, cache)
+        write_texts(rendered.texts(), rendered.outputs, rendered.lock, out)
+        return rendered.objects
+    except (CacheVanishedError, UnattributableRenderError):
+        from modelstack.engine.render import render_stack
+
+        return len(render_stack(root, stack, out).manifests)

@@ -126,7 +126,7 @@ def _cached_preview(
     from modelstack.engine.diff import read_render
     from modelstack.engine.incremental import cached_render
     from modelstack.engine.lock import LOCK_FILE
-    from modelstack.engine.render import lock_json, outputs_json
+    from modelstack.engine.render_files import lock_json, outputs_json
     from modelstack.engine.render_index import directory_index, read_object
 
     head = cached_render(root, stack, cache)

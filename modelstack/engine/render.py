@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,12 +16,10 @@ from typing import Any
 
 from components.catalog.errors import CatalogError
 from components.validation.loader import stack_wire
-from modelstack.engine import manifest_yaml
-from modelstack.engine.lock import LOCK_FILE, versions_lock
+from modelstack.engine.lock import versions_lock
 from modelstack.engine.manifest import Manifest
 from modelstack.engine.mocks import Registered, install, lean_runtime
-from modelstack.engine.render_cache import RenderCache
-from modelstack.engine.render_dir import replace_dir
+from modelstack.engine.render_files import dump_yaml, lock_json, outputs_json, unique_keys, write_texts
 
 PROJECT = "modelstack"
 
@@ -147,68 +145,6 @@ def run_program(
     return Render(manifests, outputs, mocks.registered, lock)
 
 
-def dump_yaml(value: Any) -> str:
-    """PyYAML's block style with sorted keys, written by `manifest_yaml` (same bytes, a fraction of the time)."""
-    return manifest_yaml.dump(value)
-
-
-def _checked_key(key: str) -> str:
-    """An object's file path must stay inside the render (names are validated, this is the backstop)."""
-    parts = key.split("/")
-    if key.startswith("/") or any(part in ("", ".", "..") for part in parts):
-        raise ValueError(f"object path {key!r} would leave the render directory")
-    return key
-
-
-def unique_keys(keys: Iterable[str]) -> None:
-    """ValueError when two objects have the same key (they would be one file, one cluster object)."""
-    seen: set[str] = set()
-    for key in keys:
-        if key in seen:
-            raise ValueError(f"two resources render to the same object {key}")
-        seen.add(key)
-
-
-def write_texts(
-    texts: Iterable[tuple[str, str]], outputs: Any, lock: dict[str, Any], out: Path
-) -> list[Path]:
-    """Write each (key, YAML text) plus outputs.json and the lock, atomically replacing `out`."""
-    out = Path(os.path.abspath(out))
-    written: list[Path] = []
-    items = sorted(texts)
-    unique_keys(key for key, _ in items)
-
-    def write(staging: Path) -> list[str]:
-        files = []
-        # Plain os.path and one makedirs per directory: with thousands of objects, pathlib's parsing and a
-        # failing mkdir per file cost as much as the YAML itself.
-        directories: set[str] = set()
-        for key, text in items:
-            path = os.path.join(staging, _checked_key(key))
-            directory = os.path.dirname(path)
-            if directory not in directories:
-                os.makedirs(directory, exist_ok=True)
-                directories.add(directory)
-            with open(path, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            files.append(key)
-            written.append(out / key)
-        (staging / "outputs.json").write_text(outputs_json(outputs))
-        (staging / LOCK_FILE).write_text(lock_json(lock))
-        return [*files, "outputs.json", LOCK_FILE]
-
-    replace_dir(out, write)
-    return written
-
-
-def outputs_json(outputs: Any) -> str:
-    return json.dumps(outputs, sort_keys=True, indent=2) + "\n"
-
-
-def lock_json(lock: dict[str, Any]) -> str:
-    return json.dumps(lock, sort_keys=True, indent=2) + "\n"
-
-
 def write_render(render: Render, out: Path) -> list[Path]:
     """Write one file per object plus outputs.json, atomically replacing `out` (see render_dir)."""
     unique_keys(m.key for m in render.manifests)
@@ -222,16 +158,15 @@ def render_stack(root: Path, stack: str, out: Path) -> Render:
     return render
 
 
-def render_stack_cached(root: Path, stack: str, out: Path, cache: RenderCache) -> int:
-    """`render_stack` through the render cache (the same bytes): the number of objects written."""
-    from modelstack.engine.incremental import CacheVanishedError, UnattributableRenderError, cached_render
-
-    try:
-        rendered = cached_render(root, stack, cache)
-        write_texts(rendered.texts(), rendered.outputs, rendered.lock, out)
-        return rendered.objects
-    except (CacheVanishedError, UnattributableRenderError):
-        return len(render_stack(root, stack, out).manifests)
-
-
-__all__ = ["CatalogError", "Manifest", "Render", "render_stack", "run_program", "write_render"]
+__all__ = [
+    "CatalogError",
+    "Manifest",
+    "Render",
+    "dump_yaml",
+    "lock_json",
+    "outputs_json",
+    "render_stack",
+    "run_program",
+    "write_render",
+    "write_texts",
+]

@@ -1,0 +1,341 @@
+"""The render cache never changes what a render writes or what a preview plans.
+
+The property: after any sequence of catalog and stack edits, a preview through the cache (which by then
+holds entries of every earlier example) plans exactly what the uncached preview plans, with the same
+warnings, findings and errors, and a render through the cache writes the same bytes. The catalogs are
+the benchmark's synthetic ones (bench/synthetic.py), small enough to render many times.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    # bench/ is a folder of scripts beside the installed packages, importable from the repository root.
+    sys.path.insert(0, str(ROOT))
+
+from bench.synthetic import (  # noqa: E402
+    STACK,
+    model_body,
+    model_name,
+    synthetic_catalog,
+    synthetic_stack_config,
+    write_project,
+)
+from components.catalog.errors import CatalogError  # noqa: E402
+from modelstack.engine import incremental  # noqa: E402
+from modelstack.engine.incremental import render_stack_cached  # noqa: E402
+from modelstack.engine.preview import Preview, preview  # noqa: E402
+from modelstack.engine.render import render_stack, run_program, write_render  # noqa: E402
+from modelstack.engine.render_cache import RenderCache  # noqa: E402
+from modelstack.engine.render_index import directory_index  # noqa: E402
+from modelstack.release.immutability import released_versions_guard  # noqa: E402
+
+N = 5
+
+Catalog = dict[str, Any]
+
+
+def _weights(catalog: Catalog, index: int, canary: int) -> None:
+    versions = catalog["models"][model_name(index)]["versions"]
+    versions["v1"]["weight"], versions["v2"]["weight"] = 100 - canary, canary
+
+
+def _edit(catalog: Catalog, stack: Catalog, edit: tuple[str, int, int]) -> None:
+    """One edit a pull request could make; some make the catalog invalid."""
+    what, index, value = edit
+    models = catalog["models"]
+    name = model_name(index % N)
+    if what == "weight" and name in models:
+        _weights(catalog, index % N, value % 101)
+    elif what == "bad-weight" and name in models:
+        models[name]["versions"]["v2"]["weight"] = 101 + value
+    elif what == "add":
+        models[model_name(N + index)] = model_body(N + index)
+    elif what == "remove" and name in models and len(models) > 1:
+        del models[name]
+    elif what == "owner" and name in models:
+        models[name]["owner"] = f"team-{value}"
+    elif what == "args" and name in models:
+        models[name]["versions"]["v2"].setdefault("args", []).append(f"--flag-{value}")
+    elif what == "image" and name in models:
+        image = models[name]["versions"]["v1"]["image"]
+        models[name]["versions"]["v1"]["image"] = image[:-8] + f"{value:08x}"[-8:]
+    elif what == "stack":
+        stack["config"]["modelstack:registry"]["prefix"] = f"prefix-{value}"
+    elif what == "reorder" and name in models:
+        models[name]["versions"] = dict(reversed(list(models[name]["versions"].items())))
+
+
+EDITS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["weight", "bad-weight", "add", "remove", "owner", "args", "image", "stack", "reorder"]
+        ),
+        st.integers(0, 7),
+        st.integers(0, 2**31),
+    ),
+    min_size=0,
+    max_size=3,
+)
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The base of every preview: the synthetic catalog rendered without the cache."""
+    work = tmp_path_factory.mktemp("base")
+    project = write_project(work / "project", synthetic_catalog(N), synthetic_stack_config(N))
+    out = work / "render"
+    write_render(run_program(project, STACK), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> RenderCache:
+    """One cache across the examples, so each one meets entries left by the ones before."""
+    return RenderCache(tmp_path_factory.mktemp("cache"))
+
+
+def _preview(project: Path, base: Path, work: Path, cache: RenderCache | None) -> Preview | CatalogError:
+    guard = released_versions_guard(project, STACK)
+    try:
+        return preview(project, STACK, None, base, work, guard=guard, cache=cache)
+    except CatalogError as exc:
+        return exc
+
+
+def _files(directory: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(directory).as_posix(): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=EDITS)
+def test_a_cached_preview_plans_and_renders_exactly_what_an_uncached_one_does(
+    edits: list[tuple[str, int, int]],
+    base: Path,
+    shared_cache: RenderCache,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    work = tmp_path_factory.mktemp("example")
+    catalog, stack = copy.deepcopy(synthetic_catalog(N)), copy.deepcopy(synthetic_stack_config(N))
+    for edit in edits:
+        _edit(catalog, stack, edit)
+    project = write_project(work / "project", catalog, stack)
+
+    uncached = _preview(project, base, work / "uncached", None)
+    cached = _preview(project, base, work / "cached", shared_cache)
+
+    if isinstance(uncached, CatalogError):
+        assert isinstance(cached, CatalogError)
+        assert cached.problems == uncached.problems
+        return
+    assert isinstance(cached, Preview)
+    assert cached.plan == uncached.plan
+    assert cached.warnings == uncached.warnings
+    assert cached.findings == uncached.findings
+    render_stack_cached(project, STACK, work / "cached-render", shared_cache)
+    assert _files(work / "cached-render") == _files(work / "uncached" / "head")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return write_project(tmp_path / "project", synthetic_catalog(N), synthetic_stack_config(N))
+
+
+@pytest.fixture
+def declared(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The models each program run of the cached render declared."""
+    runs: list[list[str]] = []
+    original = incremental.render_models
+
+    def spy(root: Path, stack: str, loaded: Any, models: Any) -> Any:
+        runs.append(sorted(models))
+        return original(root, stack, loaded, models)
+
+    monkeypatch.setattr(incremental, "render_models", spy)
+    return runs
+
+
+def test_unchanged_inputs_render_without_running_the_program(
+    project: Path, tmp_path: Path, declared: list[list[str]]
+) -> None:
+    cache = RenderCache(tmp_path / "cache")
+    incremental.cached_render(project, STACK, cache)
+    assert len(declared) == 1
+
+    again = incremental.cached_render(project, STACK, cache)
+
+    assert len(declared) == 1
+    assert again.objects == len(run_program(project, STACK).manifests)
+
+
+def test_a_changed_model_is_the_only_one_the_program_declares_again(
+    project: Path, tmp_path: Path, declared: list[list[str]]
+) -> None:
+    cache = RenderCache(tmp_path / "cache")
+    incremental.cached_render(project, STACK, cache)
+    catalog = synthetic_catalog(N)
+    _weights(catalog, 2, 30)
+    write_project(project, catalog, synthetic_stack_config(N))
+
+    incremental.cached_render(project, STACK, cache)
+
+    assert declared[-1] == [model_name(2)]
+
+
+def test_a_stack_configuration_change_declares_every_model_again(
+    project: Path, tmp_path: Path, declared: list[list[str]]
+) -> None:
+    cache = RenderCache(tmp_path / "cache")
+    incremental.cached_render(project, STACK, cache)
+    stack = synthetic_stack_config(N)
+    stack["config"]["modelstack:registry"]["prefix"] = "elsewhere"
+    write_project(project, synthetic_catalog(N), stack)
+
+    incremental.cached_render(project, STACK, cache)
+
+    assert declared[-1] == sorted(model_name(i) for i in range(N))
+
+
+def test_a_code_change_declares_every_model_again(
+    project: Path, tmp_path: Path, declared: list[list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = RenderCache(tmp_path / "cache")
+    incremental.cached_render(project, STACK, cache)
+    # What an edit of any file of components/ or modelstack/ (or another SDK version) does to the key.
+    monkeypatch.setattr(incremental, "code_version", lambda: "another version of the code")
+
+    incremental.cached_render(project, STACK, cache)
+
+    assert declared[-1] == sorted(model_name(i) for i in range(N))
+
+
+def test_the_code_version_follows_the_content_of_the_components(monkeypatch: pytest.MonkeyPatch) -> None:
+    from modelstack.engine import render_cache
+
+    render_cache.code_version.cache_clear()
+    before = render_cache.code_version()
+    original = Path.read_bytes
+
+    def edited(self: Path) -> bytes:
+        data = original(self)
+        return data + b"\n# edited" if self.name == "served_model.py" else data
+
+    monkeypatch.setattr(Path, "read_bytes", edited)
+    render_cache.code_version.cache_clear()
+    try:
+        assert render_cache.code_version() != before
+    finally:
+        monkeypatch.undo()
+        render_cache.code_version.cache_clear()
+
+
+def test_a_damaged_entry_is_a_miss_never_data(tmp_path: Path) -> None:
+    cache = RenderCache(tmp_path)
+    cache.put("kind", "ab" * 32, {"objects": ["a"]})
+    path = next(p for p in tmp_path.rglob("*") if p.is_file())
+    data = bytearray(path.read_bytes())
+    data[-2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+    assert cache.get("kind", "ab" * 32) is None
+
+
+def test_entries_are_written_whole_by_rename(tmp_path: Path) -> None:
+    cache = RenderCache(tmp_path)
+    cache.put("kind", "cd" * 32, list(range(1000)))
+
+    assert cache.get("kind", "cd" * 32) == list(range(1000))
+    assert not [p for p in tmp_path.rglob(".writing-*")]
+
+
+def test_trimming_keeps_the_cache_under_its_bound_dropping_the_least_recently_used(tmp_path: Path) -> None:
+    cache = RenderCache(tmp_path, max_bytes=40_000)
+    for i in range(10):
+        cache.put("kind", f"{i:064x}", "x" * 10_000)
+        path = cache._path("kind", f"{i:064x}")
+        os.utime(path, ns=(i * 10**9, i * 10**9))
+
+    cache.trim()
+
+    kept = sorted(int(p.name, 16) for p in tmp_path.rglob("*") if p.is_file())
+    assert sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file()) <= 40_000 * 0.8
+    assert kept == list(range(10 - len(kept), 10))
+
+
+def test_a_model_that_builds_its_image_is_never_cached(tmp_path: Path, project_root: Path) -> None:
+    from components.validation.loader import load_stack_and_catalog
+
+    cache = RenderCache(tmp_path / "cache")
+    _, loaded = load_stack_and_catalog(project_root, "dev")
+    builders = [name for name, m in loaded.catalog.models.items() if incremental._builds(m)]
+    assert builders, "the dev catalog has a model that builds its image"
+
+    rendered = incremental.cached_render(project_root, "dev", cache)
+
+    assert not set(builders) & set(rendered.model_keys)
+    assert not list((tmp_path / "cache").glob(f"{incremental.RENDER}/*/*"))
+
+
+def test_the_repository_stacks_render_the_same_bytes_through_the_cache(
+    tmp_path: Path, project_root: Path
+) -> None:
+    for stack in ("dev", "prod"):
+        cache = RenderCache(tmp_path / "cache")
+        render_stack(project_root, stack, tmp_path / f"{stack}-plain")
+        render_stack_cached(project_root, stack, tmp_path / f"{stack}-cold", cache)
+        render_stack_cached(project_root, stack, tmp_path / f"{stack}-warm", cache)
+
+        plain = _files(tmp_path / f"{stack}-plain")
+        assert _files(tmp_path / f"{stack}-cold") == plain
+        assert _files(tmp_path / f"{stack}-warm") == plain
+
+
+def test_misses_rendered_by_parallel_workers_give_the_same_bytes(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(incremental, "PARALLEL_MIN", 2)
+    cache = RenderCache(tmp_path / "cache")
+
+    rendered = incremental.cached_render(project, STACK, cache, jobs=2)
+
+    # The workers' models came back through the cache, not from this process's run.
+    assert set(rendered.loaded) < set(rendered.model_keys)
+    render_stack(project, STACK, tmp_path / "plain")
+    render_stack_cached(project, STACK, tmp_path / "cached", cache)
+    assert _files(tmp_path / "cached") == _files(tmp_path / "plain")
+
+
+def test_a_base_file_rewritten_after_it_was_indexed_is_read_again(base: Path, tmp_path: Path) -> None:
+    directory = tmp_path / "render"
+    directory.mkdir()
+    for path in base.rglob("*.yaml"):
+        target = directory / path.relative_to(base)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    cache = RenderCache(tmp_path / "cache")
+    first = directory_index(directory, cache)
+    assert first is not None
+    key = next(iter(first))
+    text = (directory / key).read_text()
+    # Same size, written at once: only the content tells it apart.
+    (directory / key).write_text(text.replace("a", "b", 1) if "a" in text else text + "#")
+
+    again = directory_index(directory, cache)
+
+    assert again is not None
+    assert again[key] != first[key]
+    assert {k: v for k, v in again.items() if k != key} == {k: v for k, v in first.items() if k != key}
