@@ -30,8 +30,34 @@ from modelstack.cli.common import (
     stack_option,
 )
 
+LAZY_COMMANDS: dict[str, str] = {
+    "gate": "modelstack.cli.commands.gate",
+    "gpus": "modelstack.cli.commands.gpus",
+    "check": "modelstack.cli.commands.check",
+    "capacity": "modelstack.cli.commands.capacity",
+    "promote": "modelstack.cli.commands.release",
+    "rollback": "modelstack.cli.commands.release",
+    "retire": "modelstack.cli.commands.release",
+}
+"""The commands of `commands/` by name and module, imported only when run (or listed by --help): their
+imports (the SDK, the capacity planner) cost every command about a second otherwise."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            import importlib
+
+            module = importlib.import_module(LAZY_COMMANDS[cmd_name])
+            for command in getattr(module, "COMMANDS", None) or (module.command,):
+                self.add_command(command)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """modelstack: immutable GPU model-serving stacks from a reviewed catalog.
 
@@ -192,10 +218,9 @@ def _register_optional_commands() -> None:
 
 
 def main() -> None:
-    from modelstack.engine.mocks import one_shot_process
+    from modelstack.engine.process_policy import one_shot_process
 
     one_shot_process()
-    _register_optional_commands()
     try:
         cli.main(prog_name="modelstack", standalone_mode=True)
     finally:

@@ -338,6 +338,10 @@ def _workers(
 
 
 def jobs_default() -> int:
+    """Processes for a render's misses: `$MODELSTACK_JOBS`, else one per CPU (at most 8)."""
+    explicit = os.environ.get("MODELSTACK_JOBS", "")
+    if explicit.isdigit() and int(explicit) > 0:
+        return int(explicit)
     return max(1, min(os.cpu_count() or 1, 8))
 
 

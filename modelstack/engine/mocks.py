@@ -17,6 +17,8 @@ import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 from pulumi.runtime.mocks import MockMonitor
 
+from modelstack.engine.process_policy import _Policy, one_shot_process
+
 
 @dataclass(frozen=True)
 class Registered:
@@ -125,22 +127,6 @@ def install(
 GC_THRESHOLD = (100_000, 50, 1_000)
 
 
-class _Policy:
-    one_shot = False
-
-
-def one_shot_process() -> None:
-    """Declare that this process ends after its command (the CLI; the benchmark's floors).
-
-    A program run leaves its whole runtime heap behind: futures, tasks and callbacks in reference cycles.
-    Collecting them costs a full scan of that heap when the thresholds are restored and another one at
-    interpreter exit (at 1,000 models, seconds each) and frees nothing the command still needs; a
-    one-shot process freezes them instead. Library callers (tests, a long-lived process) keep the default,
-    which collects them.
-    """
-    _Policy.one_shot = True
-
-
 @contextmanager
 def program_gc() -> Iterator[None]:
     """Collect garbage rarely while a program runs under the mocks.
@@ -192,3 +178,6 @@ def lean_runtime() -> Iterator[None]:
     """The runtime settings every offline run of a program uses (render and the benchmark's floor)."""
     with program_gc(), no_source_positions():
         yield
+
+
+__all__ = ["one_shot_process"]

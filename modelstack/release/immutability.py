@@ -14,12 +14,13 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from components.catalog.errors import CatalogError, Problem
-from components.catalog.source import SourceMap, load_yaml
-from components.validation.loader import load_stack_config
 from modelstack.engine.lock import Lock, read_lock
+
+if TYPE_CHECKING:
+    from components.catalog.source import SourceMap
 
 # Field of a release record -> the catalog field a reader fixes.
 CATALOG_FIELD = {
@@ -105,6 +106,10 @@ def change_message(change: ReleaseChange, taken: Iterable[str]) -> str:
 
 
 def catalog_source(root: Path, stack: str) -> SourceMap:
+    # Imported here: a preview whose released versions are unchanged needs neither (nor pydantic).
+    from components.catalog.source import load_yaml
+    from components.validation.loader import load_stack_config
+
     path = root / load_stack_config(root, stack).catalog
     try:
         display = os.path.relpath(path)
