@@ -115,8 +115,8 @@ def _file_bytes(path: Path) -> bytes:
 
 
 def inputs_key(root: Path, stack: str) -> str:
-    """Everything a render reads besides the catalog (whose digest the entry records) and build contexts
-    (renders with builds are not stored whole)."""
+    """Everything a render reads besides the files its entry records (`_dependencies`: the catalog and
+    every stack file of the project) and build contexts (renders with builds are not stored whole)."""
     root = root.resolve()
     return digest(
         code_version(),
@@ -129,20 +129,56 @@ def inputs_key(root: Path, stack: str) -> str:
     )
 
 
+def _project_files(directory: Path) -> list[Path]:
+    """Pulumi.yaml and every stack file: a models shard reads its base's, and validation reads every stack's
+    `modelstack:shard` (each model owned by exactly one shard of its base)."""
+    return sorted(directory.glob("Pulumi*.yaml"))
+
+
+def _dependencies(root: Path, catalog: Path) -> dict[str, str]:
+    """What a whole render read from disk besides its key's inputs, by digest: checked on every use."""
+    from components.validation.loader import catalog_project
+
+    found = {f"file:{catalog.resolve()}": digest(_file_bytes(catalog))}
+    for directory in dict.fromkeys((root.resolve(), catalog_project(catalog))):
+        files = _project_files(directory)
+        # A stack file added or removed changes a family as much as an edited one.
+        found[f"stacks:{directory}"] = digest(*(path.name for path in files))
+        found.update({f"file:{path}": digest(_file_bytes(path)) for path in files})
+    return found
+
+
+def _unchanged(dependencies: dict[str, str]) -> bool:
+    for name, expected in dependencies.items():
+        kind, _, where = name.partition(":")
+        if kind == "file":
+            actual = digest(_file_bytes(Path(where)))
+        else:
+            actual = digest(*(path.name for path in _project_files(Path(where))))
+        if actual != expected:
+            return False
+    return True
+
+
 def model_key(stack_key: str, name: str, entry: Any) -> str:
     # repr of the plain data YAML gives: keeps key order (versions are in catalog order) and tells 1,
     # 1.0, "1" and True apart.
     return digest(stack_key, "model", name, repr(entry))
 
 
-def stack_key(project: str, stack: str, wire: Any, builds_images: bool) -> str:
-    """What every model's objects share: code, names, the stack's configuration as Pulumi passes it."""
+def stack_key(project: str, stack: str, wire: Any, config: Any, *, base: Any, builds_images: bool) -> str:
+    """What every model's objects share: code, names, the stack's configuration as Pulumi passes it
+    (secrets, pull secrets and the registry password included) and as the program resolves it (a models
+    shard's is mostly its base's: shard selection, hand-overs, pools, autoscaling, analysis and release
+    settings), and for a models shard what it reads of its base through the StackReference."""
     return digest(
         code_version(),
         project,
         stack,
         json.dumps(sorted(wire.values.items())),
         json.dumps(sorted(wire.secret_keys)),
+        json.dumps(config.model_dump(mode="json", by_alias=True), sort_keys=True, default=str),
+        json.dumps(base, sort_keys=True, default=str),
         str(builds_images),
     )
 
@@ -177,7 +213,7 @@ def _whole(root: Path, stack: str, cache: RenderCache) -> tuple[str, CachedRende
     entry = cache.get(RENDER, key)
     if entry is None:
         return key, None
-    if digest(_file_bytes(root / entry["catalog"])) != entry["catalog_digest"]:
+    if not _unchanged(entry["dependencies"]):
         return key, None
     return key, _from_entry(entry, cache)
 
@@ -283,11 +319,13 @@ class _Plan:
 
 
 def _plan(cache: RenderCache, loaded: Any, shared: str) -> _Plan:
+    """Only the models this stack owns (a base: none; a models shard: its selection), in catalog order."""
+    from components.stack import served_models
+
     config, catalog = loaded
-    del config
     keys: dict[str, str | None] = {}
     hits: dict[str, dict[str, Any]] = {}
-    for name, model in catalog.catalog.models.items():
+    for name, model in served_models(catalog.catalog, config).items():
         if _builds(model):
             keys[name] = None
             continue
@@ -300,13 +338,21 @@ def _plan(cache: RenderCache, loaded: Any, shared: str) -> _Plan:
 
 
 def _validated(root: Path, stack: str) -> tuple[Any, Any, Any, str]:
+    from components.catalog.shard import ShardRole
+    from components.stack import served_models
     from components.validation.loader import load_stack_and_catalog, stack_wire
-    from modelstack.engine.render import PROJECT
+    from modelstack.engine.render import PROJECT, base_outputs
 
     config, loaded = load_stack_and_catalog(root, stack)
     wire, _ = stack_wire(root, stack)
-    builds = any(_builds(m) for m in loaded.catalog.models.values()) and config.build_images
-    return config, loaded, wire, stack_key(PROJECT, stack, wire, builds)
+    served = served_models(loaded.catalog, config)
+    builds = any(_builds(m) for m in served.values()) and config.build_images
+    # The shard's objects wait on the check of what it reads (a warning or an error, never an object's
+    # field), but what they see of the base is theirs to depend on: keyed, so no model can miss it.
+    base = None
+    if config.shard.role is ShardRole.MODELS and config.shard.base is not None:
+        base = base_outputs(root, config.shard.base)
+    return config, loaded, wire, stack_key(PROJECT, stack, wire, config, base=base, builds_images=builds)
 
 
 def shard(root: Path, stack: str, models: Sequence[str], cache: RenderCache) -> None:
@@ -354,6 +400,8 @@ def cached_render(root: Path, stack: str, cache: RenderCache, *, jobs: int | Non
     from modelstack.engine.lock import LOCK_FORMAT
 
     config, loaded, _, shared = _validated(root, stack)
+    # Taken before the program runs: a file edited meanwhile is then a miss next time, never stale.
+    dependencies = _dependencies(root, root / config.catalog)
     plan = _plan(cache, (config, loaded), shared)
     misses = plan.misses
     jobs = jobs_default() if jobs is None else jobs
@@ -383,7 +431,7 @@ def cached_render(root: Path, stack: str, cache: RenderCache, *, jobs: int | Non
     loaded_here: dict[str, tuple[dict[str, str], dict[str, Any] | None]] = {}
     for object_key, (text, _) in stack_objects.items():
         index[object_key] = (text_digest(text), "")
-    for name in loaded.catalog.models:
+    for name in plan.keys:
         key = plan.keys[name]
         if name in models:
             model = models[name]
@@ -413,13 +461,11 @@ def cached_render(root: Path, stack: str, cache: RenderCache, *, jobs: int | Non
         loaded=loaded_here,
     )
     if all(key is not None for key in plan.keys.values()):
-        catalog_path = root / config.catalog
         cache.put(
             RENDER,
             whole_key,
             {
-                "catalog": config.catalog,
-                "catalog_digest": digest(_file_bytes(catalog_path)),
+                "dependencies": dependencies,
                 "index": [[k, sha, owner] for k, (sha, owner) in index.items()],
                 "outputs": outputs,
                 "lock": lock,

@@ -98,11 +98,17 @@ class RecordingMonitor(MockMonitor):
     mocks: RecordingMocks
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
-        self.mocks.positions.current = (self.make_urn(request.parent, request.type, request.name), request.parent)
+        self.mocks.positions.current = (
+            self.make_urn(request.parent, request.type, request.name),
+            request.parent,
+        )
         return super().RegisterResource(request)  # type: ignore[no-untyped-call]
 
     def ReadResource(self, request: Any) -> Any:  # noqa: N802 (a StackReference is read, not registered)
-        self.mocks.positions.current = (self.make_urn(request.parent, request.type, request.name), request.parent)
+        self.mocks.positions.current = (
+            self.make_urn(request.parent, request.type, request.name),
+            request.parent,
+        )
         return super().ReadResource(request)  # type: ignore[no-untyped-call]
 
 
