@@ -38,6 +38,8 @@ LAZY_COMMANDS: dict[str, str] = {
     "promote": "modelstack.cli.commands.release",
     "rollback": "modelstack.cli.commands.release",
     "retire": "modelstack.cli.commands.release",
+    "stacks": "modelstack.cli.commands.stacks",
+    "release": "modelstack.cli.commands.release_loop",
 }
 """The commands of `commands/` by name and module, imported only when run (or listed by --help): their
 imports (the SDK, the capacity planner) cost every command about a second otherwise."""
