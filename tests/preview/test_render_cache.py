@@ -1,9 +1,10 @@
 """The render cache never changes what a render writes or what a preview plans.
 
-The property: after any sequence of catalog and stack edits, a preview through the cache (which by then
-holds entries of every earlier example) plans exactly what the uncached preview plans, with the same
-warnings, findings and errors, and a render through the cache writes the same bytes. The catalogs are
-the benchmark's synthetic ones (bench/synthetic.py), small enough to render many times.
+The property: after any sequence of catalog, stack and shard edits, a preview through the cache (which by
+then holds entries of every earlier example) plans exactly what the uncached preview plans, with the same
+warnings, findings and errors, and a render through the cache writes the same bytes — for the unsharded
+stack, a base and each models shard of its family. The catalogs are the benchmark's synthetic ones
+(bench/synthetic.py), small enough to render many times.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import copy
 import os
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +27,7 @@ if str(ROOT) not in sys.path:
 
 from bench.synthetic import (  # noqa: E402
     STACK,
+    dump,
     model_body,
     model_name,
     synthetic_catalog,
@@ -50,9 +53,28 @@ def _weights(catalog: Catalog, index: int, canary: int) -> None:
     versions["v1"]["weight"], versions["v2"]["weight"] = 100 - canary, canary
 
 
-def _edit(catalog: Catalog, stack: Catalog, edit: tuple[str, int, int]) -> None:
-    """One edit a pull request could make; some make the catalog invalid."""
+BASE = f"{STACK}-base"
+SHARDS = (f"{STACK}-llm", f"{STACK}-rest")
+"""A sharded family beside the unsharded stack: a base and two models shards, the first owning the LLMs."""
+STACKS = (STACK, BASE, *SHARDS)
+
+
+@dataclass
+class Family:
+    """What an example writes: the catalog, the unsharded stack's file (the base inherits it) and the
+    shard edits: models moved to the other shard, models both select, models handed over."""
+
+    catalog: Catalog
+    stack: Catalog
+    moved: set[str] = field(default_factory=set)
+    both: set[str] = field(default_factory=set)
+    handed: set[str] = field(default_factory=set)
+
+
+def _edit(family: Family, edit: tuple[str, int, int]) -> None:
+    """One edit a pull request could make; some make the catalog or a stack invalid."""
     what, index, value = edit
+    catalog, config = family.catalog, family.stack["config"]
     models = catalog["models"]
     name = model_name(index % N)
     if what == "weight" and name in models:
@@ -71,15 +93,37 @@ def _edit(catalog: Catalog, stack: Catalog, edit: tuple[str, int, int]) -> None:
         image = models[name]["versions"]["v1"]["image"]
         models[name]["versions"]["v1"]["image"] = image[:-8] + f"{value:08x}"[-8:]
     elif what == "stack":
-        stack["config"]["modelstack:registry"]["prefix"] = f"prefix-{value}"
+        config["modelstack:registry"]["prefix"] = f"prefix-{value}"
+    elif what == "secret":
+        config["modelstack:secrets"]["huggingface"] = ["token", f"key{value % 4}"]
+    elif what == "pull-secret":
+        config["modelstack:imagePullSecrets"] = [f"pull-{value % 3}"]
+    elif what == "release":
+        config["modelstack:release"] = {"prometheus": f"http://prometheus-{value % 5}.monitoring.svc:9090"}
+    elif what == "autoscaling":
+        # The adapter's rules are one stack-wide object over every model's versions.
+        config["modelstack:autoscaling"] = {"engine": ("keda", "prometheus-adapter")[value % 2]}
+    elif what == "pool":
+        # The capacity plan sees every model against the pools: a stack-wide export.
+        config["modelstack:nodePools"][value % 3]["maxNodes"] = 1 + value % 4
     elif what == "reorder" and name in models:
         models[name]["versions"] = dict(reversed(list(models[name]["versions"].items())))
+    elif what == "move":
+        family.moved ^= {name}
+    elif what == "both":
+        family.both ^= {name}
+    elif what == "hand-over":
+        family.handed ^= {name}
 
 
 EDITS = st.lists(
     st.tuples(
         st.sampled_from(
-            ["weight", "bad-weight", "add", "remove", "owner", "args", "image", "stack", "reorder"]
+            [
+                *("weight", "bad-weight", "add", "remove", "owner", "args", "image", "reorder"),
+                *("stack", "secret", "pull-secret", "release", "autoscaling", "pool"),
+                *("move", "both", "hand-over"),
+            ]
         ),
         st.integers(0, 7),
         st.integers(0, 2**31),
@@ -89,14 +133,57 @@ EDITS = st.lists(
 )
 
 
+def write_family(directory: Path, family: Family) -> Path:
+    """The project with `Pulumi.bench.yaml` (unsharded) and the family: the base is the same settings
+    with role base; each shard writes only its namespace, shard and render directory."""
+    project = write_project(directory, family.catalog, family.stack)
+    config = {
+        **family.stack["config"],
+        "modelstack:shard": {"role": "base"},
+        "modelstack:kubernetes": {"target": "render", "renderDir": f"build/{BASE}"},
+    }
+    (project / f"Pulumi.{BASE}.yaml").write_text(dump({"config": config}), encoding="utf-8")
+    selected: dict[str, list[str]] = {shard: [] for shard in SHARDS}
+    for name in family.catalog["models"]:
+        first = name.startswith("llm-") != (name in family.moved)
+        selected[SHARDS[0] if first else SHARDS[1]].append(name)
+        if name in family.both:
+            selected[SHARDS[1] if first else SHARDS[0]].append(name)
+    for shard, names in selected.items():
+        choice: dict[str, Any] = {"role": "models", "base": BASE, "models": {"names": names or ["none"]}}
+        handed = sorted(n for n in family.handed if n in names)
+        if handed:
+            choice["handOver"] = handed
+        document = {
+            "config": {
+                "modelstack:namespace": family.stack["config"]["modelstack:namespace"],
+                "modelstack:shard": choice,
+                "modelstack:kubernetes": {"target": "render", "renderDir": f"build/{shard}"},
+            }
+        }
+        (project / f"Pulumi.{shard}.yaml").write_text(dump(document), encoding="utf-8")
+    return project
+
+
+def _family() -> Family:
+    return Family(copy.deepcopy(synthetic_catalog(N)), copy.deepcopy(synthetic_stack_config(N)))
+
+
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The base of every preview: the synthetic catalog rendered without the cache."""
+def bases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The base of every preview, per stack: the unedited family rendered without the cache."""
     work = tmp_path_factory.mktemp("base")
-    project = write_project(work / "project", synthetic_catalog(N), synthetic_stack_config(N))
-    out = work / "render"
-    write_render(run_program(project, STACK), out)
-    return out
+    project = write_family(work / "project", _family())
+    renders = {}
+    for stack in STACKS:
+        write_render(run_program(project, stack), work / stack)
+        renders[stack] = work / stack
+    return renders
+
+
+@pytest.fixture(scope="module")
+def base(bases: dict[str, Path]) -> Path:
+    return bases[STACK]
 
 
 @pytest.fixture(scope="module")
@@ -105,10 +192,12 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> RenderCache:
     return RenderCache(tmp_path_factory.mktemp("cache"))
 
 
-def _preview(project: Path, base: Path, work: Path, cache: RenderCache | None) -> Preview | CatalogError:
-    guard = released_versions_guard(project, STACK)
+def _preview(
+    project: Path, stack: str, base: Path, work: Path, cache: RenderCache | None
+) -> Preview | CatalogError:
+    guard = released_versions_guard(project, stack)
     try:
-        return preview(project, STACK, None, base, work, guard=guard, cache=cache)
+        return preview(project, stack, None, base, work, guard=guard, cache=cache)
     except CatalogError as exc:
         return exc
 
@@ -121,32 +210,38 @@ def _files(directory: Path) -> dict[str, bytes]:
     }
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.parametrize("stack", STACKS)
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=EDITS)
 def test_a_cached_preview_plans_and_renders_exactly_what_an_uncached_one_does(
+    stack: str,
     edits: list[tuple[str, int, int]],
-    base: Path,
+    bases: dict[str, Path],
     shared_cache: RenderCache,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     work = tmp_path_factory.mktemp("example")
-    catalog, stack = copy.deepcopy(synthetic_catalog(N)), copy.deepcopy(synthetic_stack_config(N))
+    family = _family()
     for edit in edits:
-        _edit(catalog, stack, edit)
-    project = write_project(work / "project", catalog, stack)
+        _edit(family, edit)
+    project = write_family(work / "project", family)
 
-    uncached = _preview(project, base, work / "uncached", None)
-    cached = _preview(project, base, work / "cached", shared_cache)
+    uncached = _preview(project, stack, bases[stack], work / "uncached", None)
+    cached = _preview(project, stack, bases[stack], work / "cached", shared_cache)
 
     if isinstance(uncached, CatalogError):
+        event("invalid")
         assert isinstance(cached, CatalogError)
         assert cached.problems == uncached.problems
         return
+    event("valid")
     assert isinstance(cached, Preview)
     assert cached.plan == uncached.plan
     assert cached.warnings == uncached.warnings
     assert cached.findings == uncached.findings
-    render_stack_cached(project, STACK, work / "cached-render", shared_cache)
+    # Through the cache for real: an unattributable render would raise here (the preview falls back).
+    incremental.cached_render(project, stack, shared_cache)
+    render_stack_cached(project, stack, work / "cached-render", shared_cache)
     assert _files(work / "cached-render") == _files(work / "uncached" / "head")
 
 
