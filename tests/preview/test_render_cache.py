@@ -434,3 +434,32 @@ def test_a_base_file_rewritten_after_it_was_indexed_is_read_again(base: Path, tm
     assert again is not None
     assert again[key] != first[key]
     assert {k: v for k, v in again.items() if k != key} == {k: v for k, v in first.items() if k != key}
+
+
+def test_an_edit_of_the_base_file_declares_every_model_of_its_shards_again(
+    tmp_path: Path, declared: list[list[str]]
+) -> None:
+    family = _family()
+    project = write_family(tmp_path / "project", family)
+    cache = RenderCache(tmp_path / "cache")
+    incremental.cached_render(project, SHARDS[0], cache)
+    # The shard's own file is unchanged: what it inherits from its base is not.
+    family.stack["config"]["modelstack:registry"]["prefix"] = "elsewhere"
+    write_family(project, family)
+
+    incremental.cached_render(project, SHARDS[0], cache)
+
+    assert declared[-1] == sorted(n for n in family.catalog["models"] if n.startswith("llm-"))
+
+
+def test_a_sibling_shard_selecting_a_model_too_refuses_a_render_the_cache_held_whole(tmp_path: Path) -> None:
+    family = _family()
+    project = write_family(tmp_path / "project", family)
+    cache = RenderCache(tmp_path / "cache")
+    incremental.cached_render(project, SHARDS[0], cache)
+    # Only the other shard's file changes: this shard's key inputs are the same bytes.
+    family.both.add(model_name(0))
+    write_family(project, family)
+
+    with pytest.raises(CatalogError, match="is selected by"):
+        incremental.cached_render(project, SHARDS[0], cache)
