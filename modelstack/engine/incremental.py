@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
 from collections.abc import Collection, Iterator, Sequence
@@ -107,11 +108,25 @@ class CacheVanishedError(Exception):
 # --- keys -----------------------------------------------------------------------------------------
 
 
-def _file_bytes(path: Path) -> bytes:
+def _file_digest(path: Path) -> str:
+    """SHA-256 of a regular file's bytes, read in chunks; a tag for anything else. A stack file or catalog
+    may be a FIFO, a directory or a link to /dev/zero (the loader refuses them with a located error):
+    reading it whole to compute a key would block or exhaust memory first."""
     try:
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError:
-        return b"\0absent"
+        return "absent"
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return "not a regular file"
+        h = hashlib.sha256()
+        while chunk := os.read(fd, 1 << 20):
+            h.update(chunk)
+        return "sha256:" + h.hexdigest()
+    except OSError:
+        return "unreadable"
+    finally:
+        os.close(fd)
 
 
 def inputs_key(root: Path, stack: str) -> str:
@@ -124,8 +139,8 @@ def inputs_key(root: Path, stack: str) -> str:
         stack,
         str(root),
         os.getcwd(),  # messages name files relative to it
-        _file_bytes(root / "Pulumi.yaml"),
-        _file_bytes(root / STACK_FILE.format(stack=stack)),
+        _file_digest(root / "Pulumi.yaml"),
+        _file_digest(root / STACK_FILE.format(stack=stack)),
     )
 
 
@@ -139,12 +154,12 @@ def _dependencies(root: Path, catalog: Path) -> dict[str, str]:
     """What a whole render read from disk besides its key's inputs, by digest: checked on every use."""
     from components.validation.loader import catalog_project
 
-    found = {f"file:{catalog.resolve()}": digest(_file_bytes(catalog))}
+    found = {f"file:{catalog.resolve()}": _file_digest(catalog)}
     for directory in dict.fromkeys((root.resolve(), catalog_project(catalog))):
         files = _project_files(directory)
         # A stack file added or removed changes a family as much as an edited one.
         found[f"stacks:{directory}"] = digest(*(path.name for path in files))
-        found.update({f"file:{path}": digest(_file_bytes(path)) for path in files})
+        found.update({f"file:{path}": _file_digest(path) for path in files})
     return found
 
 
@@ -152,7 +167,7 @@ def _unchanged(dependencies: dict[str, str]) -> bool:
     for name, expected in dependencies.items():
         kind, _, where = name.partition(":")
         if kind == "file":
-            actual = digest(_file_bytes(Path(where)))
+            actual = _file_digest(Path(where))
         else:
             actual = digest(*(path.name for path in _project_files(Path(where))))
         if actual != expected:

@@ -463,3 +463,30 @@ def test_a_sibling_shard_selecting_a_model_too_refuses_a_render_the_cache_held_w
 
     with pytest.raises(CatalogError, match="is selected by"):
         incremental.cached_render(project, SHARDS[0], cache)
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo"])
+def test_a_stack_file_that_is_no_regular_file_is_refused_through_the_cache_as_without_it(
+    project: Path, tmp_path: Path, kind: str
+) -> None:
+    import subprocess
+
+    path = project / f"Pulumi.{STACK}.yaml"
+    path.unlink()
+    if kind == "device":
+        path.symlink_to("/dev/zero")  # read whole for a key, it would exhaust memory
+    else:
+        os.mkfifo(path)  # opened without O_NONBLOCK, it would block forever
+    env = {**os.environ, "MODELSTACK_CACHE_DIR": str(tmp_path / "cache")}
+
+    result = subprocess.run(
+        [sys.executable, "-m", "modelstack", "render", "--stack", STACK, "--out", str(tmp_path / "out")],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 2, result.stderr
+    assert "is not a regular file" in result.stderr
