@@ -138,7 +138,9 @@ def contract_weights(outputs: Mapping[str, Any]) -> dict[str, dict[str, int]] | 
     if not isinstance(contract, dict) or not isinstance(contract.get("models"), dict):
         return None
     return {
-        model: {version: int(spec.get("weight", 0)) for version, spec in (entry.get("versions") or {}).items()}
+        model: {
+            version: int(spec.get("weight", 0)) for version, spec in (entry.get("versions") or {}).items()
+        }
         for model, entry in contract["models"].items()
     }
 

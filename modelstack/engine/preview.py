@@ -107,9 +107,7 @@ def preview(
     base = read_render(base_dir) if base_dir is not None else {}
     base_weights = read_weights(base_dir) if base_dir is not None else {}
     # The head's objects are still in memory: reading back the files just written doubled the YAML cost.
-    result = plan(
-        base, {m.key: m.body for m in head.manifests}, base_weights, contract_weights(head.outputs)
-    )
+    result = plan(base, {m.key: m.body for m in head.manifests}, base_weights, contract_weights(head.outputs))
     return Preview(result, tuple(warnings), tuple(findings))
 
 
