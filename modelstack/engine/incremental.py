@@ -3,10 +3,10 @@
 A render is the stack-wide objects (providers, namespace, PeerAuthentication, node pools, MIG layouts,
 the metrics adapter's rules, the stack outputs: contract and capacity plan, and the versions lock), which
 depend on the whole catalog, plus each model's objects (everything below its ServedModel), which depend
-only on that model's entry, the stack configuration and the code (`render_cache`). So:
+only on that model's entry, the stack configuration and the code (`render_keys`). So:
 
-- **unchanged inputs** (the same stack file, Pulumi.yaml, catalog bytes, code, working directory): the
-  whole render comes from one entry, keyed by those bytes; nothing is parsed, validated or run;
+- **unchanged inputs** (the same stack file, Pulumi.yaml, catalog and other stack files, code, working
+  directory): the whole render comes from one entry, keyed by those bytes; nothing is parsed, validated or run;
 - **otherwise** the catalog is validated as `modelstack validate` does, every model's key is computed,
   and the program runs under the mock runtime with only the models the cache misses declared, the
   stack-wide objects always recomputed from the whole catalog. What it registers below each model's
@@ -21,9 +21,7 @@ preview finds changed.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import stat
 import subprocess
 import sys
 from collections.abc import Collection, Iterator, Sequence
@@ -32,17 +30,23 @@ from pathlib import Path
 from typing import Any
 
 from components.catalog.errors import Problem, Severity
-from modelstack.engine.render_cache import RenderCache, code_version, digest
+from modelstack.engine.render_cache import RenderCache
+from modelstack.engine.render_keys import (
+    RENDER,
+    dependencies_unchanged,
+    inputs_key,
+    model_key,
+    project_dependencies,
+    stack_key,
+)
 
 SERVED_MODEL = "modelstack:index:ServedModel"
-STACK_FILE = "Pulumi.{stack}.yaml"
 PARALLEL_MIN = 64
 """Misses below this many models are rendered in this process (a second one costs ~2 s to start)."""
 
 MODEL_INDEX = "model-index"
 MODEL_TEXTS = "model-texts"
 MODEL_BODIES = "model-bodies"
-RENDER = "render"
 
 
 def text_digest(text: str) -> str:
@@ -105,99 +109,6 @@ class CacheVanishedError(Exception):
     """An entry the render index refers to was trimmed (or damaged) meanwhile: render again without it."""
 
 
-# --- keys -----------------------------------------------------------------------------------------
-
-
-def _file_digest(path: Path) -> str:
-    """SHA-256 of a regular file's bytes, read in chunks; a tag for anything else. A stack file or catalog
-    may be a FIFO, a directory or a link to /dev/zero (the loader refuses them with a located error):
-    reading it whole to compute a key would block or exhaust memory first."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
-        return "absent"
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return "not a regular file"
-        h = hashlib.sha256()
-        while chunk := os.read(fd, 1 << 20):
-            h.update(chunk)
-        return "sha256:" + h.hexdigest()
-    except OSError:
-        return "unreadable"
-    finally:
-        os.close(fd)
-
-
-def inputs_key(root: Path, stack: str) -> str:
-    """Everything a render reads besides the files its entry records (`_dependencies`: the catalog and
-    every stack file of the project) and build contexts (renders with builds are not stored whole)."""
-    root = root.resolve()
-    return digest(
-        code_version(),
-        RENDER,
-        stack,
-        str(root),
-        os.getcwd(),  # messages name files relative to it
-        _file_digest(root / "Pulumi.yaml"),
-        _file_digest(root / STACK_FILE.format(stack=stack)),
-    )
-
-
-def _project_files(directory: Path) -> list[Path]:
-    """Pulumi.yaml and every stack file: a models shard reads its base's, and validation reads every stack's
-    `modelstack:shard` (each model owned by exactly one shard of its base)."""
-    return sorted(directory.glob("Pulumi*.yaml"))
-
-
-def _dependencies(root: Path, catalog: Path) -> dict[str, str]:
-    """What a whole render read from disk besides its key's inputs, by digest: checked on every use."""
-    from components.validation.loader import catalog_project
-
-    found = {f"file:{catalog.resolve()}": _file_digest(catalog)}
-    for directory in dict.fromkeys((root.resolve(), catalog_project(catalog))):
-        files = _project_files(directory)
-        # A stack file added or removed changes a family as much as an edited one.
-        found[f"stacks:{directory}"] = digest(*(path.name for path in files))
-        found.update({f"file:{path}": _file_digest(path) for path in files})
-    return found
-
-
-def _unchanged(dependencies: dict[str, str]) -> bool:
-    for name, expected in dependencies.items():
-        kind, _, where = name.partition(":")
-        if kind == "file":
-            actual = _file_digest(Path(where))
-        else:
-            actual = digest(*(path.name for path in _project_files(Path(where))))
-        if actual != expected:
-            return False
-    return True
-
-
-def model_key(stack_key: str, name: str, entry: Any) -> str:
-    # repr of the plain data YAML gives: keeps key order (versions are in catalog order) and tells 1,
-    # 1.0, "1" and True apart.
-    return digest(stack_key, "model", name, repr(entry))
-
-
-def stack_key(project: str, stack: str, wire: Any, config: Any, *, base: Any, builds_images: bool) -> str:
-    """What every model's objects share: code, names, the stack's configuration as Pulumi passes it
-    (secrets, pull secrets and the registry password included) and as the program resolves it (a models
-    shard's is mostly its base's: shard selection, hand-overs, pools, autoscaling, analysis and release
-    settings), and for a models shard what it reads of its base through the StackReference."""
-    return digest(
-        code_version(),
-        project,
-        stack,
-        json.dumps(sorted(wire.values.items())),
-        json.dumps(sorted(wire.secret_keys)),
-        json.dumps(config.model_dump(mode="json", by_alias=True), sort_keys=True, default=str),
-        json.dumps(base, sort_keys=True, default=str),
-        str(builds_images),
-    )
-
-
 # --- the stored form ------------------------------------------------------------------------------
 
 
@@ -228,7 +139,7 @@ def _whole(root: Path, stack: str, cache: RenderCache) -> tuple[str, CachedRende
     entry = cache.get(RENDER, key)
     if entry is None:
         return key, None
-    if not _unchanged(entry["dependencies"]):
+    if not dependencies_unchanged(entry["dependencies"]):
         return key, None
     return key, _from_entry(entry, cache)
 
@@ -416,7 +327,7 @@ def cached_render(root: Path, stack: str, cache: RenderCache, *, jobs: int | Non
 
     config, loaded, _, shared = _validated(root, stack)
     # Taken before the program runs: a file edited meanwhile is then a miss next time, never stale.
-    dependencies = _dependencies(root, root / config.catalog)
+    dependencies = project_dependencies(root, root / config.catalog)
     plan = _plan(cache, (config, loaded), shared)
     misses = plan.misses
     jobs = jobs_default() if jobs is None else jobs

@@ -35,7 +35,7 @@ from bench.synthetic import (  # noqa: E402
     write_project,
 )
 from components.catalog.errors import CatalogError  # noqa: E402
-from modelstack.engine import incremental  # noqa: E402
+from modelstack.engine import incremental, render_keys  # noqa: E402
 from modelstack.engine.incremental import render_stack_cached  # noqa: E402
 from modelstack.engine.preview import Preview, preview  # noqa: E402
 from modelstack.engine.render import render_stack, run_program, write_render  # noqa: E402
@@ -311,7 +311,7 @@ def test_a_code_change_declares_every_model_again(
     cache = RenderCache(tmp_path / "cache")
     incremental.cached_render(project, STACK, cache)
     # What an edit of any file of components/ or modelstack/ (or another SDK version) does to the key.
-    monkeypatch.setattr(incremental, "code_version", lambda: "another version of the code")
+    monkeypatch.setattr(render_keys, "code_version", lambda: "another version of the code")
 
     incremental.cached_render(project, STACK, cache)
 
