@@ -6,7 +6,8 @@ depend on the whole catalog, plus each model's objects (everything below its Ser
 only on that model's entry, the stack configuration and the code (`render_keys`). So:
 
 - **unchanged inputs** (the same stack file, Pulumi.yaml, catalog and other stack files, code, working
-  directory): the whole render comes from one entry, keyed by those bytes; nothing is parsed, validated or run;
+  directory): the whole render comes from one entry, keyed by those bytes; nothing is parsed, validated
+  or run;
 - **otherwise** the catalog is validated as `modelstack validate` does, every model's key is computed,
   and the program runs under the mock runtime with only the models the cache misses declared, the
   stack-wide objects always recomputed from the whole catalog. What it registers below each model's
