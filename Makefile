@@ -54,6 +54,7 @@ stop-servers:
 
 bench: setup
 	$(PY) bench/run.py
+	$(PY) bench/cache.py
 
 # The real Pulumi engine (preview and up of a render stack) beside the offline engine, at 10 and 100
 # models (docs/performance.md, "Under the real engine"; SIZES=10,100,1000 for more).

@@ -18,12 +18,25 @@ from components.gpu.capacity import capacity_plan
 from components.stack import ModelStack
 
 
+def _pinned(model: str, version: str, image: str | None) -> str:
+    if image is None:
+        raise ValueError(f"version {version} of {model} builds its image: it must be declared in every run")
+    return image
+
+
 def stack_outputs(model_stack: ModelStack, catalog: Catalog, stack: StackConfig) -> dict[str, Any]:
-    # `.image` of a version is an Output: a built version's digest is only known after its build.
-    images = {
-        model_name: {version_name: version.image for version_name, version in served.versions.items()}
-        for model_name, served in model_stack.models.items()
-    }
+    # `.image` of a version is an Output: a built version's digest is only known after its build. A model
+    # this run did not declare (the offline render cache holds its objects) has only pinned images. Only
+    # the models this stack owns (a base: none; a shard: its selection) are in its contract.
+    images: dict[str, dict[str, Any]] = {}
+    for model_name, model in model_stack.served.items():
+        served = model_stack.models.get(model_name)
+        if served is not None:
+            images[model_name] = {name: version.image for name, version in served.versions.items()}
+        else:
+            images[model_name] = {
+                name: _pinned(model_name, name, v.image) for name, v in model.versions.items()
+            }
     # Pools' supply against every version's demand at min/max replicas (docs/gpu.md); computed once for
     # both exports.
     if stack.shard.role is ShardRole.MODELS:

@@ -6,6 +6,7 @@ under Pulumi's mock runtime.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import pulumi
@@ -58,9 +59,16 @@ def load(root: Path, stack_name: str) -> tuple[StackConfig, Catalog]:
     return stack, loaded.catalog
 
 
-def main(root: Path = PROJECT_ROOT) -> ModelStack:
+def main(
+    root: Path = PROJECT_ROOT,
+    *,
+    loaded: tuple[StackConfig, Catalog] | None = None,
+    declared: Collection[str] | None = None,
+) -> ModelStack:
+    """Declare the stack. The offline engine may pass what it already validated from the same files
+    (`loaded`) and the models to declare (`declared`, see ModelStackArgs); `pulumi up` passes neither."""
     try:
-        stack, catalog = load(root, pulumi.get_stack())
+        stack, catalog = loaded if loaded is not None else load(root, pulumi.get_stack())
     except CatalogError as exc:
         # RunError prints the message without a Python traceback; nothing has been registered yet.
         raise pulumi.RunError(f"invalid modelstack configuration:\n{exc}") from None
@@ -73,6 +81,7 @@ def main(root: Path = PROJECT_ROOT) -> ModelStack:
             # validation rules read them.
             catalog_dir=str((root / stack.catalog).parent),
             registry_password=pulumi.Config(CONFIG_NAMESPACE).get_secret("registryPassword"),
+            declared=declared,
         ),
     )
     for key, value in stack_outputs(model_stack, catalog, stack).items():

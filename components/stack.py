@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,11 @@ class ModelStackArgs:
     stack: StackConfig
     catalog_dir: str
     registry_password: pulumi.Input[str] | None = None
+    declared: Collection[str] | None = None
+    """The models this run declares (None: every model the stack owns). The stack-wide objects still see
+    the whole catalog. The offline engine declares only the models its render cache does not hold: a
+    ServedModel's objects depend on nothing but its own catalog entry, the stack configuration and the
+    code (`modelstack.engine.render_cache`), so it must only ever be given those."""
 
 
 def kubernetes_provider(name: str, stack: StackConfig, parent: pulumi.Resource) -> k8s.Provider:
@@ -82,6 +87,8 @@ class ModelStack(pulumi.ComponentResource):
     no model. A `models` shard: its models, on the base's namespace and pools (docs/sharding.md)."""
 
     models: dict[str, ServedModel]
+    served: dict[str, ModelSpec]
+    """The models this stack owns, declared in this run or not (`ModelStackArgs.declared`)."""
 
     def __init__(self, name: str, args: ModelStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelstack:index:ModelStack", name, None, opts)
@@ -108,7 +115,7 @@ class ModelStack(pulumi.ComponentResource):
                 "base", BaseReferenceArgs(shard.base, args.stack), opts=pulumi.ResourceOptions(parent=self)
             )
             in_namespace = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=self.base.ready)
-        served = served_models(args.catalog, args.stack)
+        served = self.served = served_models(args.catalog, args.stack)
         image_provider = image_builder("docker-build", args, self, served)
         self.node_pools = {}
         if shard.owns_shared:
@@ -141,6 +148,7 @@ class ModelStack(pulumi.ComponentResource):
                 else in_namespace,
             )
             for model_name, model in served.items()
+            if args.declared is None or model_name in args.declared
         }
         # prometheus-adapter engine: this stack's rules for its HPAs, a fragment in the adapter's namespace
         # that the platform merges (KEDA needs none: it serves its HPAs' metrics itself). Once per stack;

@@ -16,6 +16,12 @@ import pytest
 from modelstack.engine.render import Render, run_program, write_render
 
 ROOT = Path(__file__).resolve().parent.parent
+# Every `modelstack` the tests run (in-process or as a subprocess) uses a render cache of this session, not
+# the user's ~/.cache; processes of one session share it like concurrent CI jobs would.
+if "MODELSTACK_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["MODELSTACK_CACHE_DIR"] = tempfile.mkdtemp(prefix="modelstack-test-cache-")
 SHARED = ROOT.parent / "shared"
 VALIDATOR = SHARED / "tools" / "validate_manifests.py"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,9 @@ class LoadedCatalog:
     catalog: Catalog
     source: SourceMap
     warnings: tuple[Problem, ...]
+    entries: Mapping[str, Any] = field(default_factory=dict)
+    """Each model's entry as written (plain data, before the schema): what the offline render cache keys
+    a model's objects on."""
 
 
 def _display(path: Path) -> str:
@@ -99,6 +102,7 @@ class _SchemaPhase:
     orphans: dict[tuple[str, str], VersionSpec]
     partials: dict[tuple[str, str], VersionSpec]
     catalog: Catalog | None
+    entries: Mapping[str, Any] = field(default_factory=dict)
 
     def rule_problems(self, stack: StackConfig) -> list[Problem]:
         """Every rule finding, located: over the valid models and the valid versions of invalid ones, then
@@ -156,7 +160,8 @@ def _schema_phase(path: Path) -> _SchemaPhase:
     catalog, found = _validate(Catalog, checked, source, ())
     known = {(p.line, p.column, p.message) for p in problems}
     problems += [p for p in found if (p.line, p.column, p.message) not in known]
-    return _SchemaPhase(path, source, problems, models, orphans, partials, catalog)
+    entries = raw_models if isinstance(raw_models, dict) else {}
+    return _SchemaPhase(path, source, problems, models, orphans, partials, catalog, entries)
 
 
 def catalog_problems_without_stack(path: Path | str) -> list[Problem]:
@@ -186,9 +191,8 @@ def load_catalog(path: Path | str, stack: StackConfig) -> LoadedCatalog:
     errors = [p for p in problems if p.severity is Severity.ERROR]
     if errors or phase.catalog is None:
         raise CatalogError(problems)
-    return LoadedCatalog(
-        phase.catalog, phase.source, tuple(p for p in problems if p.severity is Severity.WARNING)
-    )
+    warnings = tuple(p for p in problems if p.severity is Severity.WARNING)
+    return LoadedCatalog(phase.catalog, phase.source, warnings, phase.entries)
 
 
 def _catalog_of(wire: Wire, root: Path, catalog: Path | None) -> Path:

@@ -21,10 +21,45 @@ from pathlib import Path
 import click
 
 from components.catalog.errors import CatalogError
-from modelstack.cli.common import EXIT_FAILURE, EXIT_INVALID, project_root, report_errors, stack_option
+from modelstack.cli.common import (
+    EXIT_FAILURE,
+    EXIT_INVALID,
+    no_cache_option,
+    project_root,
+    report_errors,
+    stack_option,
+)
+
+LAZY_COMMANDS: dict[str, str] = {
+    "gate": "modelstack.cli.commands.gate",
+    "gpus": "modelstack.cli.commands.gpus",
+    "check": "modelstack.cli.commands.check",
+    "capacity": "modelstack.cli.commands.capacity",
+    "promote": "modelstack.cli.commands.release",
+    "rollback": "modelstack.cli.commands.release",
+    "retire": "modelstack.cli.commands.release",
+    "stacks": "modelstack.cli.commands.stacks",
+    "release": "modelstack.cli.commands.release_loop",
+}
+"""The commands of `commands/` by name and module, imported only when run (or listed by --help): their
+imports (the SDK, the capacity planner) cost every command about a second otherwise."""
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            import importlib
+
+            module = importlib.import_module(LAZY_COMMANDS[cmd_name])
+            for command in getattr(module, "COMMANDS", None) or (module.command,):
+                self.add_command(command)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """modelstack: immutable GPU model-serving stacks from a reviewed catalog.
 
@@ -67,10 +102,15 @@ def validate(stack: str) -> None:
     default=None,
     help="Output directory (default rendered/<stack>).",
 )
+@no_cache_option
 @report_errors
-def render(stack: str, out: Path | None) -> None:
+def render(stack: str, out: Path | None, no_cache: bool) -> None:
     """Run the program under Pulumi's mock runtime and write one YAML file per Kubernetes object, plus
     outputs.json and versions.lock.json.
+
+    Each model's objects are kept in the render cache (see --no-cache): a model whose catalog entry, the
+    stack configuration and the code are unchanged is not run again, and the misses of a large catalog
+    are rendered in parallel processes. The files written are the same either way.
 
     \b
     Exit codes:
@@ -79,14 +119,21 @@ def render(stack: str, out: Path | None) -> None:
       2  invalid catalog or stack configuration, or an --out that is not empty and not a previous
          render (nothing is written), or a usage error
     """
-    from modelstack.engine.render import render_stack
     from modelstack.engine.render_dir import previous_render
 
     root = project_root()
     target = out or root / "rendered" / stack
     previous_render(Path(os.path.abspath(target)))  # refused before the program runs: nothing is written
-    result = render_stack(root, stack, target)
-    click.echo(f"rendered {len(result.manifests)} objects of stack {stack} to {target}")
+    if no_cache:
+        from modelstack.engine.render import render_stack
+
+        count = len(render_stack(root, stack, target).manifests)
+    else:
+        from modelstack.engine.incremental import render_stack_cached
+        from modelstack.engine.render_cache import RenderCache
+
+        count = render_stack_cached(root, stack, target, RenderCache())
+    click.echo(f"rendered {count} objects of stack {stack} to {target}")
 
 
 @cli.command()
@@ -107,10 +154,17 @@ def render(stack: str, out: Path | None) -> None:
     help="Print the plan as Markdown (the pull-request comment): also the warnings, refused release "
     "changes and, for an invalid catalog, its errors.",
 )
+@no_cache_option
 @report_errors
-def preview(stack: str, base_ref: str | None, base_dir: Path | None, as_json: bool, markdown: bool) -> None:
+def preview(
+    *, stack: str, base_ref: str | None, base_dir: Path | None, as_json: bool, markdown: bool, no_cache: bool
+) -> None:
     """Print the plan between a base and the working tree: per model the traffic split, then every object
     to create, update (each changed field), replace or delete.
+
+    The head comes from the render cache (see --no-cache): only models whose key changed are run again,
+    and objects are compared with the base by the digest of their text, so only changed ones are read.
+    The plan is the same either way.
 
     \b
     Exit codes:
@@ -121,6 +175,7 @@ def preview(stack: str, base_ref: str | None, base_dir: Path | None, as_json: bo
     from modelstack.engine import plan_format
     from modelstack.engine.preview import BaseRenderError
     from modelstack.engine.preview import preview as run_preview
+    from modelstack.engine.render_cache import RenderCache
     from modelstack.release.immutability import released_versions_guard
 
     if base_ref and base_dir:
@@ -132,7 +187,8 @@ def preview(stack: str, base_ref: str | None, base_dir: Path | None, as_json: bo
     with tempfile.TemporaryDirectory(prefix="modelstack-preview-") as work:
         try:
             guard = released_versions_guard(root, stack)
-            result = run_preview(root, stack, base_ref, base_dir, Path(work), guard=guard)
+            cache = None if no_cache else RenderCache()
+            result = run_preview(root, stack, base_ref, base_dir, Path(work), guard=guard, cache=cache)
         except CatalogError as exc:
             if markdown:
                 problems = [str(p) for p in exc.problems]
@@ -164,10 +220,9 @@ def _register_optional_commands() -> None:
 
 
 def main() -> None:
-    from modelstack.engine.mocks import one_shot_process
+    from modelstack.engine.process_policy import one_shot_process
 
     one_shot_process()
-    _register_optional_commands()
     try:
         cli.main(prog_name="modelstack", standalone_mode=True)
     finally:

@@ -90,3 +90,14 @@ def parse_at(value: str | None) -> datetime | None:
     if at.tzinfo is None:
         raise click.BadParameter(f"{value!r} has no time zone — add 'Z' or an offset like '+02:00'")
     return at
+
+
+no_cache_option = click.option(
+    "--no-cache",
+    "no_cache",
+    is_flag=True,
+    help="Run the program for every model and leave the render cache alone. The cache is "
+    "$MODELSTACK_CACHE_DIR, else $XDG_CACHE_HOME/modelstack/render or ~/.cache/modelstack/render; a "
+    "model's entry is keyed by its catalog entry, the stack configuration and the code, so any change to "
+    "them is a miss (nothing to invalidate by hand; deleting the directory is always safe).",
+)

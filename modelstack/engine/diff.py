@@ -138,7 +138,9 @@ def contract_weights(outputs: Mapping[str, Any]) -> dict[str, dict[str, int]] | 
     if not isinstance(contract, dict) or not isinstance(contract.get("models"), dict):
         return None
     return {
-        model: {version: int(spec.get("weight", 0)) for version, spec in (entry.get("versions") or {}).items()}
+        model: {
+            version: int(spec.get("weight", 0)) for version, spec in (entry.get("versions") or {}).items()
+        }
         for model, entry in contract["models"].items()
     }
 
@@ -315,6 +317,21 @@ def _model_changes(
     return out
 
 
+def _step(result: Plan, key: str, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+    if old is None and new is not None:
+        result.steps.append(Step(Action.CREATE, key, new["kind"], model=_model_of(new)))
+    elif new is None and old is not None:
+        result.steps.append(Step(Action.DELETE, key, old["kind"], model=_model_of(old)))
+    elif old is not None and new is not None:
+        changes = diff_values(old, new)
+        if not changes:
+            result.unchanged += 1
+            return
+        reasons = _replace_reasons(new["kind"], changes)
+        action = Action.REPLACE if reasons else Action.UPDATE
+        result.steps.append(Step(action, key, new["kind"], tuple(changes), reasons, _model_of(new)))
+
+
 def plan(
     base: dict[str, dict[str, Any]],
     head: dict[str, dict[str, Any]],
@@ -324,18 +341,31 @@ def plan(
     """Steps from `base` to `head` (objects by key), and per model the traffic split before and after."""
     result = Plan()
     for key in sorted(set(base) | set(head)):
-        old, new = base.get(key), head.get(key)
-        if old is None and new is not None:
-            result.steps.append(Step(Action.CREATE, key, new["kind"], model=_model_of(new)))
-        elif new is None and old is not None:
-            result.steps.append(Step(Action.DELETE, key, old["kind"], model=_model_of(old)))
-        elif old is not None and new is not None:
-            changes = diff_values(old, new)
-            if not changes:
-                result.unchanged += 1
-                continue
-            reasons = _replace_reasons(new["kind"], changes)
-            action = Action.REPLACE if reasons else Action.UPDATE
-            result.steps.append(Step(action, key, new["kind"], tuple(changes), reasons, _model_of(new)))
+        _step(result, key, base.get(key), head.get(key))
+    result.models = _model_changes(result.steps, base_weights, head_weights)
+    return result
+
+
+def plan_by_digest(
+    base: Mapping[str, str],
+    head: Mapping[str, str],
+    base_object: Callable[[str], dict[str, Any] | None],
+    head_object: Callable[[str], dict[str, Any]],
+    *,
+    base_weights: Weights | None = None,
+    head_weights: Weights | None = None,
+) -> Plan:
+    """`plan` from each side's text digests (key → SHA-256 of its YAML text): an object whose text is the
+    same on both sides is unchanged without being read; the others are loaded (`*_object`; a base file that
+    is not an object is None, as `read_render` leaves it out) and compared as `plan` does."""
+    result = Plan()
+    for key in sorted(set(base) | set(head)):
+        old_digest, new_digest = base.get(key), head.get(key)
+        if old_digest is not None and old_digest == new_digest:
+            result.unchanged += 1
+            continue
+        old = base_object(key) if old_digest is not None else None
+        new = head_object(key) if new_digest is not None else None
+        _step(result, key, old, new)
     result.models = _model_changes(result.steps, base_weights, head_weights)
     return result

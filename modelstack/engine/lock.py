@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from components.catalog.version import VersionSpec
 from components.naming import version_object_name
 
 if TYPE_CHECKING:
+    from components.catalog.version import VersionSpec
     from components.stack import ModelStack
     from modelstack.engine.manifest import Manifest
 

@@ -6,6 +6,7 @@ import gc
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,6 +15,9 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
+from pulumi.runtime.mocks import MockMonitor
+
+from modelstack.engine.process_policy import _Policy, one_shot_process
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,9 @@ class Registered:
     type: str
     name: str
     inputs: dict[str, Any]
+    urn: str = ""
+    parent: str = ""
+    """The parent's URN ("" for the stack itself): which model a resource belongs to (the render cache)."""
 
 
 def fake_digest(*parts: Any) -> str:
@@ -49,9 +56,13 @@ class RecordingMocks(Mocks):
         self.registered: list[Registered] = []
         self.stack_outputs = stack_outputs
         """Answers a StackReference: the outputs of the named stack (`org/project/stack`)."""
+        self.positions = threading.local()
+        """The URN and parent URN of the registration in progress on each thread (set by
+        RecordingMonitor): the SDK registers from several executor threads at once."""
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self.registered.append(Registered(args.typ, args.name, args.inputs))
+        urn, parent = getattr(self.positions, "current", ("", ""))
+        self.registered.append(Registered(args.typ, args.name, args.inputs, urn, parent))
         if args.typ == "pulumi:pulumi:StackReference":
             name = str(args.inputs.get("name") or args.name)
             if self.stack_outputs is None:
@@ -80,6 +91,27 @@ class RecordingMocks(Mocks):
         return {}, None
 
 
+class RecordingMonitor(MockMonitor):
+    """The SDK's mock monitor, telling the mocks where in the resource tree each registration is (the
+    mocks' own arguments carry no parent)."""
+
+    mocks: RecordingMocks
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
+        self.mocks.positions.current = (
+            self.make_urn(request.parent, request.type, request.name),
+            request.parent,
+        )
+        return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+
+    def ReadResource(self, request: Any) -> Any:  # noqa: N802 (a StackReference is read, not registered)
+        self.mocks.positions.current = (
+            self.make_urn(request.parent, request.type, request.name),
+            request.parent,
+        )
+        return super().ReadResource(request)  # type: ignore[no-untyped-call]
+
+
 def install(
     project: str,
     stack: str,
@@ -91,28 +123,14 @@ def install(
 
     settings.ROOT.set(None)
     mocks = RecordingMocks(stack_outputs)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=preview)
+    pulumi.runtime.set_mocks(
+        mocks, project=project, stack=stack, preview=preview, monitor=RecordingMonitor(mocks)
+    )
     return mocks
 
 
 # Generation-0 threshold while the program runs (CPython's default is 700).
 GC_THRESHOLD = (100_000, 50, 1_000)
-
-
-class _Policy:
-    one_shot = False
-
-
-def one_shot_process() -> None:
-    """Declare that this process ends after its command (the CLI; the benchmark's floors).
-
-    A program run leaves its whole runtime heap behind: futures, tasks and callbacks in reference cycles.
-    Collecting them costs a full scan of that heap when the thresholds are restored and another one at
-    interpreter exit (at 1,000 models, seconds each) and frees nothing the command still needs; a
-    one-shot process freezes them instead. Library callers (tests, a long-lived process) keep the default,
-    which collects them.
-    """
-    _Policy.one_shot = True
 
 
 @contextmanager
@@ -166,3 +184,6 @@ def lean_runtime() -> Iterator[None]:
     """The runtime settings every offline run of a program uses (render and the benchmark's floor)."""
     with program_gc(), no_source_positions():
         yield
+
+
+__all__ = ["one_shot_process"]

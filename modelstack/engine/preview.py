@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.catalog.errors import Problem
-from components.validation.loader import load_stack_and_catalog
-from modelstack.engine.diff import Plan, contract_weights, plan, read_render, read_weights
-from modelstack.engine.render import render_stack
+from modelstack.engine.diff import Plan, contract_weights, plan, plan_by_digest, read_render, read_weights
+from modelstack.engine.render_cache import RenderCache
 
 Guard = Callable[[Path, Path], Sequence[Problem]]
 """Called with the base and the head render directories; the problems it returns refuse the preview
@@ -80,8 +79,22 @@ def preview(
     work: Path,
     *,
     guard: Guard | None = None,
+    cache: RenderCache | None = None,
 ) -> Preview:
-    """Render the working tree (CatalogError when it is invalid) and the base, and compare them."""
+    """Render the working tree (CatalogError when it is invalid) and the base, and compare them.
+
+    With `cache`, the head comes from the render cache and the base directory is compared by digest
+    (`modelstack.engine.incremental`, `render_index`): the same plan, warnings and findings."""
+    if cache is not None:
+        from modelstack.engine.incremental import CacheVanishedError, UnattributableRenderError
+
+        try:
+            return _cached_preview(root, stack, base_ref, base_dir, work, guard=guard, cache=cache)
+        except (CacheVanishedError, UnattributableRenderError):
+            pass
+    from components.validation.loader import load_stack_and_catalog
+    from modelstack.engine.render import render_stack
+
     # Both files in one run: an invalid stack file is reported with every catalog error found without it.
     warnings = load_stack_and_catalog(root, stack)[1].warnings
     head_dir = work / "head"
@@ -94,7 +107,57 @@ def preview(
     base = read_render(base_dir) if base_dir is not None else {}
     base_weights = read_weights(base_dir) if base_dir is not None else {}
     # The head's objects are still in memory: reading back the files just written doubled the YAML cost.
-    result = plan(
-        base, {m.key: m.body for m in head.manifests}, base_weights, contract_weights(head.outputs)
-    )
+    result = plan(base, {m.key: m.body for m in head.manifests}, base_weights, contract_weights(head.outputs))
     return Preview(result, tuple(warnings), tuple(findings))
+
+
+def _cached_preview(
+    root: Path,
+    stack: str,
+    base_ref: str | None,
+    base_dir: Path | None,
+    work: Path,
+    *,
+    guard: Guard | None,
+    cache: RenderCache,
+) -> Preview:
+    from modelstack.engine.diff import read_render
+    from modelstack.engine.incremental import cached_render
+    from modelstack.engine.lock import LOCK_FILE
+    from modelstack.engine.render_files import lock_json, outputs_json
+    from modelstack.engine.render_index import directory_index, read_object
+
+    head = cached_render(root, stack, cache)
+    # What the guard reads of the head: its lock (the objects stay in the cache).
+    head_dir = work / "head"
+    head_dir.mkdir(parents=True, exist_ok=True)
+    (head_dir / LOCK_FILE).write_text(lock_json(head.lock))
+    (head_dir / "outputs.json").write_text(outputs_json(head.outputs))
+    if base_dir is None and base_ref is not None:
+        base_dir = render_git_base(root, base_ref, stack, work / "base")
+    findings: list[Problem] = []
+    if base_dir is not None and guard is not None:
+        findings = list(guard(base_dir, head_dir))
+    head_digests = {key: sha for key, (sha, _) in head.index.items()}
+    head_weights = contract_weights(head.outputs)
+    if base_dir is None:
+        result = plan_by_digest(
+            {}, head_digests, lambda key: None, head.body, base_weights={}, head_weights=head_weights
+        )
+        return Preview(result, head.warnings, tuple(findings))
+    base_weights = read_weights(base_dir)
+    index = directory_index(base_dir, cache)
+    if index is None:
+        base = read_render(base_dir)
+        result = plan(base, {key: head.body(key) for key in head.index}, base_weights, head_weights)
+    else:
+        directory = base_dir
+        result = plan_by_digest(
+            index,
+            head_digests,
+            lambda key: read_object(directory, key),
+            head.body,
+            base_weights=base_weights,
+            head_weights=head_weights,
+        )
+    return Preview(result, head.warnings, tuple(findings))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +16,10 @@ from typing import Any
 
 from components.catalog.errors import CatalogError
 from components.validation.loader import stack_wire
-from modelstack.engine import manifest_yaml
-from modelstack.engine.lock import LOCK_FILE, versions_lock
+from modelstack.engine.lock import versions_lock
 from modelstack.engine.manifest import Manifest
 from modelstack.engine.mocks import Registered, install, lean_runtime
-from modelstack.engine.render_dir import replace_dir
+from modelstack.engine.render_files import dump_yaml, lock_json, outputs_json, unique_keys, write_texts
 
 PROJECT = "modelstack"
 
@@ -105,8 +104,17 @@ def base_outputs(root: Path, reference: str) -> dict[str, Any]:
     return {"contract": contract, "namespace": config.namespace}
 
 
-def run_program(root: Path, stack: str) -> Render:
-    """Run `components.program.main` under mocks. Raises CatalogError before registering anything."""
+def run_program(
+    root: Path,
+    stack: str,
+    *,
+    loaded: tuple[Any, Any] | None = None,
+    declared: Collection[str] | None = None,
+) -> Render:
+    """Run `components.program.main` under mocks. Raises CatalogError before registering anything.
+
+    `loaded` (the stack configuration and catalog already validated from the same files) and `declared`
+    (the models to declare) are the render cache's: see `components.program.main`."""
     import pulumi
     from pulumi.runtime import settings
     from pulumi.runtime.stack import run_pulumi_func
@@ -121,7 +129,7 @@ def run_program(root: Path, stack: str) -> Render:
 
         def body() -> None:
             try:
-                stacks.append(program.main(root))
+                stacks.append(program.main(root, loaded=loaded, declared=declared))
             except pulumi.RunError as exc:
                 failure.append(exc.__context__ or exc)
 
@@ -137,50 +145,11 @@ def run_program(root: Path, stack: str) -> Render:
     return Render(manifests, outputs, mocks.registered, lock)
 
 
-def dump_yaml(value: Any) -> str:
-    """PyYAML's block style with sorted keys, written by `manifest_yaml` (same bytes, a fraction of the time)."""
-    return manifest_yaml.dump(value)
-
-
-def _checked_key(key: str) -> str:
-    """An object's file path must stay inside the render (names are validated, this is the backstop)."""
-    parts = key.split("/")
-    if key.startswith("/") or any(part in ("", ".", "..") for part in parts):
-        raise ValueError(f"object path {key!r} would leave the render directory")
-    return key
-
-
 def write_render(render: Render, out: Path) -> list[Path]:
     """Write one file per object plus outputs.json, atomically replacing `out` (see render_dir)."""
-    out = Path(os.path.abspath(out))
-    written: list[Path] = []
-
-    def write(staging: Path) -> list[str]:
-        files = []
-        seen: set[str] = set()
-        # Plain os.path and one makedirs per directory: with thousands of objects, pathlib's parsing and a
-        # failing mkdir per file cost as much as the YAML itself.
-        directories: set[str] = set()
-        for manifest in sorted(render.manifests, key=lambda m: m.key):
-            key = _checked_key(manifest.key)
-            if key in seen:
-                raise ValueError(f"two resources render to the same object {key}")
-            seen.add(key)
-            path = os.path.join(staging, key)
-            directory = os.path.dirname(path)
-            if directory not in directories:
-                os.makedirs(directory, exist_ok=True)
-                directories.add(directory)
-            with open(path, "w", encoding="utf-8") as stream:
-                stream.write(dump_yaml(manifest.body))
-            files.append(key)
-            written.append(out / key)
-        (staging / "outputs.json").write_text(json.dumps(render.outputs, sort_keys=True, indent=2) + "\n")
-        (staging / LOCK_FILE).write_text(json.dumps(render.lock, sort_keys=True, indent=2) + "\n")
-        return [*files, "outputs.json", LOCK_FILE]
-
-    replace_dir(out, write)
-    return written
+    unique_keys(m.key for m in render.manifests)
+    texts = [(m.key, dump_yaml(m.body)) for m in render.manifests]
+    return write_texts(texts, render.outputs, render.lock, out)
 
 
 def render_stack(root: Path, stack: str, out: Path) -> Render:
@@ -189,4 +158,15 @@ def render_stack(root: Path, stack: str, out: Path) -> Render:
     return render
 
 
-__all__ = ["CatalogError", "Manifest", "Render", "render_stack", "run_program", "write_render"]
+__all__ = [
+    "CatalogError",
+    "Manifest",
+    "Render",
+    "dump_yaml",
+    "lock_json",
+    "outputs_json",
+    "render_stack",
+    "run_program",
+    "write_render",
+    "write_texts",
+]

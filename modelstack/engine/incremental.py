@@ -1,0 +1,424 @@
+"""The cached render: run the program only for the models whose objects the render cache does not hold.
+
+A render is the stack-wide objects (providers, namespace, PeerAuthentication, node pools, MIG layouts,
+the metrics adapter's rules, the stack outputs: contract and capacity plan, and the versions lock), which
+depend on the whole catalog, plus each model's objects (everything below its ServedModel), which depend
+only on that model's entry, the stack configuration and the code (`render_keys`). So:
+
+- **unchanged inputs** (the same stack file, Pulumi.yaml, catalog and other stack files, code, working
+  directory): the whole render comes from one entry, keyed by those bytes; nothing is parsed, validated
+  or run;
+- **otherwise** the catalog is validated as `modelstack validate` does, every model's key is computed,
+  and the program runs under the mock runtime with only the models the cache misses declared, the
+  stack-wide objects always recomputed from the whole catalog. What it registers below each model's
+  ServedModel (by the parent links the mock monitor records) is stored under that model's key. When the
+  misses are many, they are rendered in parallel processes (`shard`) and merged.
+
+Objects are carried as their YAML text (what `render` writes, so a cached render is byte for byte the
+uncached one), its SHA-256 (what a preview compares), and the object itself, loaded only for the objects a
+preview finds changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from components.catalog.errors import Problem, Severity
+from modelstack.engine.render_cache import RenderCache
+from modelstack.engine.render_keys import (
+    RENDER,
+    dependencies_unchanged,
+    inputs_key,
+    model_key,
+    project_dependencies,
+    stack_key,
+)
+
+SERVED_MODEL = "modelstack:index:ServedModel"
+PARALLEL_MIN = 64
+"""Misses below this many models are rendered in this process (a second one costs ~2 s to start)."""
+
+MODEL_INDEX = "model-index"
+MODEL_TEXTS = "model-texts"
+MODEL_BODIES = "model-bodies"
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class CachedRender:
+    """A render as the cache holds it: each object's text digest and owner, loaded lazily."""
+
+    index: dict[str, tuple[str, str]]
+    """Object key → (SHA-256 of its YAML text, the model it belongs to or "" for a stack-wide object)."""
+    outputs: dict[str, Any]
+    lock: dict[str, Any]
+    warnings: tuple[Problem, ...]
+    resources: int
+    model_keys: dict[str, str]
+    """Model → its cache key (a model that builds images has none)."""
+    stack_objects: dict[str, tuple[str, dict[str, Any]]]
+    """Stack-wide objects: key → (text, object)."""
+    cache: RenderCache
+    loaded: dict[str, tuple[dict[str, str], dict[str, Any] | None]] = field(default_factory=dict)
+    """Models rendered by this run: model → (texts by key, objects by key)."""
+
+    def _model_texts(self, model: str) -> dict[str, str]:
+        if model in self.loaded:
+            return self.loaded[model][0]
+        texts = self.cache.get(MODEL_TEXTS, self.model_keys.get(model, ""))
+        if texts is None:
+            raise CacheVanishedError(model)
+        return dict(texts)
+
+    def _model_bodies(self, model: str) -> dict[str, Any]:
+        if model in self.loaded and self.loaded[model][1] is not None:
+            return self.loaded[model][1]  # type: ignore[return-value]
+        bodies = self.cache.get(MODEL_BODIES, self.model_keys.get(model, ""))
+        if bodies is None:
+            raise CacheVanishedError(model)
+        return dict(bodies)
+
+    def texts(self) -> Iterator[tuple[str, str]]:
+        """Every (key, YAML text)."""
+        for key, (text, _) in self.stack_objects.items():
+            yield key, text
+        for model in dict.fromkeys(owner for _, owner in self.index.values() if owner):
+            yield from self._model_texts(model).items()
+
+    def body(self, key: str) -> dict[str, Any]:
+        model = self.index[key][1]
+        if not model:
+            return self.stack_objects[key][1]
+        return dict(self._model_bodies(model)[key])
+
+    @property
+    def objects(self) -> int:
+        return len(self.index)
+
+
+class CacheVanishedError(Exception):
+    """An entry the render index refers to was trimmed (or damaged) meanwhile: render again without it."""
+
+
+# --- the stored form ------------------------------------------------------------------------------
+
+
+def _problem_record(problem: Problem) -> list[Any]:
+    return [problem.file, problem.line, problem.column, problem.path, problem.message, problem.severity.value]
+
+
+def _problem(record: Sequence[Any]) -> Problem:
+    file, line, column, path, message, severity = record
+    return Problem(file, line, column, path, message, Severity(severity))
+
+
+def _from_entry(entry: dict[str, Any], cache: RenderCache) -> CachedRender:
+    return CachedRender(
+        index={key: (sha, owner) for key, sha, owner in entry["index"]},
+        outputs=entry["outputs"],
+        lock=entry["lock"],
+        warnings=tuple(_problem(p) for p in entry["warnings"]),
+        resources=entry["resources"],
+        model_keys=dict(entry["models"]),
+        stack_objects={key: (text, body) for key, text, body in entry["stack_objects"]},
+        cache=cache,
+    )
+
+
+def _whole(root: Path, stack: str, cache: RenderCache) -> tuple[str, CachedRender | None]:
+    key = inputs_key(root, stack)
+    entry = cache.get(RENDER, key)
+    if entry is None:
+        return key, None
+    if not dependencies_unchanged(entry["dependencies"]):
+        return key, None
+    return key, _from_entry(entry, cache)
+
+
+# --- rendering the misses -------------------------------------------------------------------------
+
+
+@dataclass
+class _Model:
+    texts: dict[str, str]
+    bodies: dict[str, Any]
+    index: list[tuple[str, str]]
+    lock: dict[str, Any]
+    resources: int
+
+
+def _owners(registered: Sequence[Any]) -> dict[str, str] | None:
+    """URN → the model whose ServedModel is at or above it; None when two registrations share a URN (the
+    mock monitor's URNs name only the parent's type, so the tree could not be told apart)."""
+    parents: dict[str, str] = {}
+    models: dict[str, str] = {}
+    for r in registered:
+        if not r.urn or r.urn in parents:
+            return None
+        parents[r.urn] = r.parent
+        if r.type == SERVED_MODEL:
+            models[r.urn] = r.name
+    owners: dict[str, str] = {}
+
+    def owner(urn: str) -> str:
+        if urn in owners:
+            return owners[urn]
+        found = models.get(urn) or (owner(parents[urn]) if parents.get(urn) else "")
+        owners[urn] = found
+        return found
+
+    for urn in parents:
+        owner(urn)
+    return owners
+
+
+def render_models(
+    root: Path, stack: str, loaded: tuple[Any, Any], declared: Collection[str]
+) -> tuple[dict[str, _Model], dict[str, tuple[str, dict[str, Any]]], dict[str, Any], int] | None:
+    """Run the program declaring only `declared`: each model's objects, the stack-wide objects, the stack
+    outputs, the number of stack-wide registrations. None when the resource tree cannot be attributed."""
+    from modelstack.engine.render import _manifest, run_program
+    from modelstack.engine.render_files import dump_yaml
+
+    render = run_program(root, stack, loaded=loaded, declared=declared)
+    owners = _owners(render.resources)
+    if owners is None:
+        return None
+    lock = render.lock.get("models", {})
+    models = {name: _Model({}, {}, [], lock.get(name, {}), 0) for name in declared}
+    stack_objects: dict[str, tuple[str, dict[str, Any]]] = {}
+    stack_resources = 0
+    for resource in render.resources:
+        owner = owners[resource.urn]
+        if owner:
+            models[owner].resources += 1
+        else:
+            stack_resources += 1
+        manifest = _manifest(resource)
+        if manifest is None:
+            continue
+        text = dump_yaml(manifest.body)
+        if not owner:
+            if manifest.key in stack_objects:
+                raise ValueError(f"two resources render to the same object {manifest.key}")
+            stack_objects[manifest.key] = (text, manifest.body)
+            continue
+        model = models[owner]
+        if manifest.key in model.texts:
+            raise ValueError(f"two resources render to the same object {manifest.key}")
+        model.texts[manifest.key] = text
+        model.bodies[manifest.key] = manifest.body
+        model.index.append((manifest.key, text_digest(text)))
+    return models, stack_objects, render.outputs, stack_resources
+
+
+def _store_model(cache: RenderCache, key: str, model: _Model) -> None:
+    cache.put(MODEL_TEXTS, key, model.texts)
+    cache.put(MODEL_BODIES, key, model.bodies)
+    # Written last: an index entry means the other two were written (a reader still checks them).
+    cache.put(MODEL_INDEX, key, {"index": model.index, "lock": model.lock, "resources": model.resources})
+
+
+def _builds(model: Any) -> bool:
+    return any(version.build is not None for version in model.versions.values())
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a run must do: each model's key (None: never cached) and the cached index of the others."""
+
+    keys: dict[str, str | None]
+    hits: dict[str, dict[str, Any]]
+
+    @property
+    def misses(self) -> list[str]:
+        return [name for name in self.keys if name not in self.hits]
+
+
+def _plan(cache: RenderCache, loaded: Any, shared: str) -> _Plan:
+    """Only the models this stack owns (a base: none; a models shard: its selection), in catalog order."""
+    from components.stack import served_models
+
+    config, catalog = loaded
+    keys: dict[str, str | None] = {}
+    hits: dict[str, dict[str, Any]] = {}
+    for name, model in served_models(catalog.catalog, config).items():
+        if _builds(model):
+            keys[name] = None
+            continue
+        key = model_key(shared, name, catalog.entries.get(name))
+        keys[name] = key
+        entry = cache.get(MODEL_INDEX, key)
+        if entry is not None:
+            hits[name] = entry
+    return _Plan(keys, hits)
+
+
+def _validated(root: Path, stack: str) -> tuple[Any, Any, Any, str]:
+    from components.catalog.shard import ShardRole
+    from components.stack import served_models
+    from components.validation.loader import load_stack_and_catalog, stack_wire
+    from modelstack.engine.render import PROJECT, base_outputs
+
+    config, loaded = load_stack_and_catalog(root, stack)
+    wire, _ = stack_wire(root, stack)
+    served = served_models(loaded.catalog, config)
+    builds = any(_builds(m) for m in served.values()) and config.build_images
+    # The shard's objects wait on the check of what it reads (a warning or an error, never an object's
+    # field), but what they see of the base is theirs to depend on: keyed, so no model can miss it.
+    base = None
+    if config.shard.role is ShardRole.MODELS and config.shard.base is not None:
+        base = base_outputs(root, config.shard.base)
+    return config, loaded, wire, stack_key(PROJECT, stack, wire, config, base=base, builds_images=builds)
+
+
+def shard(root: Path, stack: str, models: Sequence[str], cache: RenderCache) -> None:
+    """Render `models` and store them (a parallel worker of `cached_render`)."""
+    config, loaded, _, shared = _validated(root, stack)
+    result = render_models(root, stack, (config, loaded.catalog), models)
+    if result is None:
+        return
+    for name, model in result[0].items():
+        key = model_key(shared, name, loaded.entries.get(name))
+        _store_model(cache, key, model)
+
+
+def _workers(
+    root: Path, stack: str, groups: Sequence[Sequence[str]], cache: RenderCache
+) -> list[subprocess.Popen[bytes]]:
+    processes = []
+    for group in groups:
+        command = [sys.executable, "-m", "modelstack.engine.shard", str(root), stack, str(cache.directory)]
+        # A worker that fails stores nothing: this process then renders its models itself.
+        process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        assert process.stdin is not None
+        process.stdin.write("\n".join(group).encode())
+        process.stdin.close()
+        processes.append(process)
+    return processes
+
+
+def jobs_default() -> int:
+    """Processes for a render's misses: `$MODELSTACK_JOBS`, else one per CPU (at most 8)."""
+    explicit = os.environ.get("MODELSTACK_JOBS", "")
+    if explicit.isdigit() and int(explicit) > 0:
+        return int(explicit)
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def cached_render(root: Path, stack: str, cache: RenderCache, *, jobs: int | None = None) -> CachedRender:
+    """The render of `stack`, from the cache where it can; raises CatalogError like `run_program`."""
+    root = Path(root)
+    whole_key, whole = _whole(root, stack, cache)
+    if whole is not None:
+        return whole
+    from modelstack.engine.lock import LOCK_FORMAT
+
+    config, loaded, _, shared = _validated(root, stack)
+    # Taken before the program runs: a file edited meanwhile is then a miss next time, never stale.
+    dependencies = project_dependencies(root, root / config.catalog)
+    plan = _plan(cache, (config, loaded), shared)
+    misses = plan.misses
+    jobs = jobs_default() if jobs is None else jobs
+    groups: list[list[str]] = []
+    cacheable = [m for m in misses if plan.keys[m] is not None]
+    if jobs > 1 and len(cacheable) >= PARALLEL_MIN:
+        # This process renders its share (with the stack-wide objects and every model that builds), the
+        # workers the rest; they store what they render, this process reads it back.
+        size = -(-len(cacheable) // jobs)
+        groups = [cacheable[i : i + size] for i in range(size, len(cacheable), size)]
+    elsewhere = {m for group in groups for m in group}
+    processes = _workers(root, stack, groups, cache)
+    here = [m for m in misses if m not in elsewhere]
+    result = render_models(root, stack, (config, loaded.catalog), here)
+    for process in processes:
+        process.wait()
+    if result is None:
+        raise UnattributableRenderError
+    models, stack_objects, outputs, stack_resources = result
+    for name, model in models.items():
+        key = plan.keys[name]
+        if key is not None:
+            _store_model(cache, key, model)
+    index: dict[str, tuple[str, str]] = {}
+    lock_models: dict[str, Any] = {}
+    resources = stack_resources
+    loaded_here: dict[str, tuple[dict[str, str], dict[str, Any] | None]] = {}
+    for object_key, (text, _) in stack_objects.items():
+        index[object_key] = (text_digest(text), "")
+    for name in plan.keys:
+        key = plan.keys[name]
+        if name in models:
+            model = models[name]
+            entry: dict[str, Any] = {"index": model.index, "lock": model.lock, "resources": model.resources}
+            loaded_here[name] = (model.texts, model.bodies)
+        else:
+            entry = plan.hits.get(name) or cache.get(MODEL_INDEX, key or "")
+            if entry is None:
+                # A worker failed, or its entries were trimmed meanwhile: render everything here.
+                return cached_render(root, stack, cache, jobs=1)
+        for object_key, sha in entry["index"]:
+            if object_key in index:
+                raise ValueError(f"two resources render to the same object {object_key}")
+            index[object_key] = (sha, name)
+        lock_models[name] = entry["lock"]
+        resources += entry["resources"]
+    lock = {"format": LOCK_FORMAT, "models": lock_models}
+    rendered = CachedRender(
+        index=index,
+        outputs=outputs,
+        lock=lock,
+        warnings=tuple(loaded.warnings),
+        resources=resources,
+        model_keys={name: key for name, key in plan.keys.items() if key is not None},
+        stack_objects=stack_objects,
+        cache=cache,
+        loaded=loaded_here,
+    )
+    if all(key is not None for key in plan.keys.values()):
+        cache.put(
+            RENDER,
+            whole_key,
+            {
+                "dependencies": dependencies,
+                "index": [[k, sha, owner] for k, (sha, owner) in index.items()],
+                "outputs": outputs,
+                "lock": lock,
+                "warnings": [_problem_record(p) for p in loaded.warnings],
+                "resources": resources,
+                "models": list(rendered.model_keys.items()),
+                "stack_objects": [[k, text, body] for k, (text, body) in stack_objects.items()],
+            },
+        )
+    cache.trim()
+    return rendered
+
+
+class UnattributableRenderError(Exception):
+    """The mock monitor's URNs did not tell every resource's model apart: render without the cache."""
+
+
+def render_stack_cached(root: Path, stack: str, out: Path, cache: RenderCache) -> int:
+    """`render.render_stack` through the render cache (the same bytes): the number of objects written."""
+    from modelstack.engine.render_files import write_texts
+
+    try:
+        rendered = cached_render(root, stack, cache)
+        write_texts(rendered.texts(), rendered.outputs, rendered.lock, out)
+        return rendered.objects
+    except (CacheVanishedError, UnattributableRenderError):
+        from modelstack.engine.render import render_stack
+
+        return len(render_stack(root, stack, out).manifests)

@@ -1,0 +1,111 @@
+"""The keys of the render cache: what a model's entry and a whole render are addressed by.
+
+A model's key: its catalog entry as written and the stack key (the code, the names, the stack's
+configuration as Pulumi passes it and as the program resolves it, and a models shard's view of its base).
+A whole render's key: the code, the stack, the project and working directories and the stack file, plus
+the files it records as dependencies (the catalog, every stack file of the project), checked on each use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from modelstack.engine.render_cache import code_version, digest
+
+STACK_FILE = "Pulumi.{stack}.yaml"
+RENDER = "render"
+
+
+def _file_digest(path: Path) -> str:
+    """SHA-256 of a regular file's bytes, read in chunks; a tag for anything else. A stack file or catalog
+    may be a FIFO, a directory or a link to /dev/zero (the loader refuses them with a located error):
+    reading it whole to compute a key would block or exhaust memory first."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return "absent"
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return "not a regular file"
+        h = hashlib.sha256()
+        while chunk := os.read(fd, 1 << 20):
+            h.update(chunk)
+        return "sha256:" + h.hexdigest()
+    except OSError:
+        return "unreadable"
+    finally:
+        os.close(fd)
+
+
+def inputs_key(root: Path, stack: str) -> str:
+    """Everything a render reads besides the files its entry records (`_dependencies`: the catalog and
+    every stack file of the project) and build contexts (renders with builds are not stored whole)."""
+    root = root.resolve()
+    return digest(
+        code_version(),
+        RENDER,
+        stack,
+        str(root),
+        os.getcwd(),  # messages name files relative to it
+        _file_digest(root / "Pulumi.yaml"),
+        _file_digest(root / STACK_FILE.format(stack=stack)),
+    )
+
+
+def _project_files(directory: Path) -> list[Path]:
+    """Pulumi.yaml and every stack file: a models shard reads its base's, and validation reads every stack's
+    `modelstack:shard` (each model owned by exactly one shard of its base)."""
+    return sorted(directory.glob("Pulumi*.yaml"))
+
+
+def project_dependencies(root: Path, catalog: Path) -> dict[str, str]:
+    """What a whole render read from disk besides its key's inputs, by digest: checked on every use."""
+    from components.validation.loader import catalog_project
+
+    found = {f"file:{catalog.resolve()}": _file_digest(catalog)}
+    for directory in dict.fromkeys((root.resolve(), catalog_project(catalog))):
+        files = _project_files(directory)
+        # A stack file added or removed changes a family as much as an edited one.
+        found[f"stacks:{directory}"] = digest(*(path.name for path in files))
+        found.update({f"file:{path}": _file_digest(path) for path in files})
+    return found
+
+
+def dependencies_unchanged(dependencies: dict[str, str]) -> bool:
+    for name, expected in dependencies.items():
+        kind, _, where = name.partition(":")
+        if kind == "file":
+            actual = _file_digest(Path(where))
+        else:
+            actual = digest(*(path.name for path in _project_files(Path(where))))
+        if actual != expected:
+            return False
+    return True
+
+
+def model_key(stack_key: str, name: str, entry: Any) -> str:
+    # repr of the plain data YAML gives: keeps key order (versions are in catalog order) and tells 1,
+    # 1.0, "1" and True apart.
+    return digest(stack_key, "model", name, repr(entry))
+
+
+def stack_key(project: str, stack: str, wire: Any, config: Any, *, base: Any, builds_images: bool) -> str:
+    """What every model's objects share: code, names, the stack's configuration as Pulumi passes it
+    (secrets, pull secrets and the registry password included) and as the program resolves it (a models
+    shard's is mostly its base's: shard selection, hand-overs, pools, autoscaling, analysis and release
+    settings), and for a models shard what it reads of its base through the StackReference."""
+    return digest(
+        code_version(),
+        project,
+        stack,
+        json.dumps(sorted(wire.values.items())),
+        json.dumps(sorted(wire.secret_keys)),
+        json.dumps(config.model_dump(mode="json", by_alias=True), sort_keys=True, default=str),
+        json.dumps(base, sort_keys=True, default=str),
+        str(builds_images),
+    )
