@@ -35,6 +35,7 @@ from modelstack.engine.render_cache import RenderCache
 from modelstack.engine.render_keys import (
     RENDER,
     dependencies_unchanged,
+    file_dependencies,
     inputs_key,
     model_key,
     project_dependencies,
@@ -233,6 +234,15 @@ def _builds(model: Any) -> bool:
     return any(version.build is not None for version in model.versions.values())
 
 
+def read_files(model: Any, catalog_dir: Path) -> list[Path]:
+    """Files besides the catalog whose bytes become the model's objects: its golden set (the evaluator's
+    ConfigMap holds it), found beside the catalog as the program finds it."""
+    analysis = model.analysis
+    if analysis is None or analysis.golden_set is None:
+        return []
+    return [catalog_dir / analysis.golden_set.file]
+
+
 @dataclass(frozen=True)
 class _Plan:
     """What a run must do: each model's key (None: never cached) and the cached index of the others."""
@@ -245,7 +255,7 @@ class _Plan:
         return [name for name in self.keys if name not in self.hits]
 
 
-def _plan(cache: RenderCache, loaded: Any, shared: str) -> _Plan:
+def _plan(cache: RenderCache, loaded: Any, shared: str, catalog_dir: Path) -> _Plan:
     """Only the models this stack owns (a base: none; a models shard: its selection), in catalog order."""
     from components.stack import served_models
 
@@ -256,7 +266,7 @@ def _plan(cache: RenderCache, loaded: Any, shared: str) -> _Plan:
         if _builds(model):
             keys[name] = None
             continue
-        key = model_key(shared, name, catalog.entries.get(name))
+        key = model_key(shared, name, catalog.entries.get(name), read_files(model, catalog_dir))
         keys[name] = key
         entry = cache.get(MODEL_INDEX, key)
         if entry is not None:
@@ -288,8 +298,10 @@ def shard(root: Path, stack: str, models: Sequence[str], cache: RenderCache) -> 
     result = render_models(root, stack, (config, loaded.catalog), models)
     if result is None:
         return
+    catalog_dir = (root / config.catalog).parent
+    served = loaded.catalog.models
     for name, model in result[0].items():
-        key = model_key(shared, name, loaded.entries.get(name))
+        key = model_key(shared, name, loaded.entries.get(name), read_files(served[name], catalog_dir))
         _store_model(cache, key, model)
 
 
@@ -318,6 +330,15 @@ def jobs_default() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def _dependencies(root: Path, config: Any, catalog: Any) -> dict[str, str]:
+    """The files a whole render is reused only while unchanged: the project's and every golden set."""
+    catalog_dir = (root / config.catalog).parent
+    dependencies = project_dependencies(root, root / config.catalog)
+    for model in catalog.models.values():
+        dependencies.update(file_dependencies(read_files(model, catalog_dir)))
+    return dependencies
+
+
 def cached_render(root: Path, stack: str, cache: RenderCache, *, jobs: int | None = None) -> CachedRender:
     """The render of `stack`, from the cache where it can; raises CatalogError like `run_program`."""
     root = Path(root)
@@ -328,8 +349,8 @@ def cached_render(root: Path, stack: str, cache: RenderCache, *, jobs: int | Non
 
     config, loaded, _, shared = _validated(root, stack)
     # Taken before the program runs: a file edited meanwhile is then a miss next time, never stale.
-    dependencies = project_dependencies(root, root / config.catalog)
-    plan = _plan(cache, (config, loaded), shared)
+    dependencies = _dependencies(root, config, loaded.catalog)
+    plan = _plan(cache, (config, loaded), shared, (root / config.catalog).parent)
     misses = plan.misses
     jobs = jobs_default() if jobs is None else jobs
     groups: list[list[str]] = []

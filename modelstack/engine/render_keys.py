@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,11 @@ def project_dependencies(root: Path, catalog: Path) -> dict[str, str]:
     return found
 
 
+def file_dependencies(paths: Sequence[Path]) -> dict[str, str]:
+    """Each file as a dependency of a whole render (checked on each use like the catalog)."""
+    return {f"file:{path.resolve()}": _file_digest(path) for path in paths}
+
+
 def dependencies_unchanged(dependencies: dict[str, str]) -> bool:
     for name, expected in dependencies.items():
         kind, _, where = name.partition(":")
@@ -88,10 +94,11 @@ def dependencies_unchanged(dependencies: dict[str, str]) -> bool:
     return True
 
 
-def model_key(stack_key: str, name: str, entry: Any) -> str:
+def model_key(stack_key: str, name: str, entry: Any, files: Sequence[Path] = ()) -> str:
+    """`files`: what the model's objects hold besides its entry (a golden set), keyed by their bytes."""
     # repr of the plain data YAML gives: keeps key order (versions are in catalog order) and tells 1,
     # 1.0, "1" and True apart.
-    return digest(stack_key, "model", name, repr(entry))
+    return digest(stack_key, "model", name, repr(entry), *(_file_digest(path) for path in files))
 
 
 def stack_key(project: str, stack: str, wire: Any, config: Any, *, base: Any, builds_images: bool) -> str:

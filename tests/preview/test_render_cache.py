@@ -10,6 +10,7 @@ stack, a base and each models shard of its family. The catalogs are the benchmar
 from __future__ import annotations
 
 import copy
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -369,6 +370,29 @@ def test_trimming_keeps_the_cache_under_its_bound_dropping_the_least_recently_us
     kept = sorted(int(p.name, 16) for p in tmp_path.rglob("*") if p.is_file())
     assert sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file()) <= 40_000 * 0.8
     assert kept == list(range(10 - len(kept), 10))
+
+
+def test_an_edited_golden_set_file_declares_its_model_again(
+    project: Path, tmp_path: Path, declared: list[list[str]]
+) -> None:
+    # The golden set is not in the catalog entry (only its path is): the evaluator's ConfigMap holds
+    # its bytes, so the key must follow the file, or a cached render would ship the old examples.
+    golden = json.loads((ROOT / "examples" / "golden-set" / "golden.json").read_text(encoding="utf-8"))
+    (project / "golden.json").write_text(json.dumps(golden), encoding="utf-8")
+    catalog = synthetic_catalog(N)
+    evaluated = model_name(0)
+    catalog["models"][evaluated]["analysis"] = {"goldenSet": {"file": "golden.json"}}
+    write_project(project, catalog, synthetic_stack_config(N))
+    cache = RenderCache(tmp_path / "cache")
+    render_stack_cached(project, STACK, tmp_path / "first", cache)
+    golden["examples"] = golden["examples"][:-1]
+    (project / "golden.json").write_text(json.dumps(golden), encoding="utf-8")
+
+    render_stack_cached(project, STACK, tmp_path / "cached", cache)
+    render_stack(project, STACK, tmp_path / "plain")
+
+    assert declared[-1] == [evaluated]
+    assert _files(tmp_path / "cached") == _files(tmp_path / "plain") != _files(tmp_path / "first")
 
 
 def test_a_model_that_builds_its_image_is_never_cached(tmp_path: Path, project_root: Path) -> None:
