@@ -40,6 +40,8 @@ preview: validate render
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	# Markdown's Python examples keep their aligned comments.
+	$(VENV)/bin/ruff format --check --extend-exclude '*.md' .
 	$(VENV)/bin/mypy components modelstack
 
 test: setup engine cluster-toolchain

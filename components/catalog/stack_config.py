@@ -150,7 +150,9 @@ class AutoscalingConfig(StrictModel):
         str,
         matching(
             PROMETHEUS_URL,
-            lambda v: f"{excerpt(v)} is not an http(s) URL — write e.g. http://prometheus-operated.monitoring.svc:9090",
+            lambda v: (
+                f"{excerpt(v)} is not an http(s) URL — write e.g. http://prometheus-operated.monitoring.svc:9090"
+            ),
             2048,
         ),
     ] = "http://prometheus-operated.monitoring.svc:9090"
@@ -162,7 +164,12 @@ def _http_url(value: str) -> str:
     from urllib.parse import urlsplit
 
     parts = urlsplit(value) if len(value) <= 2048 else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or any(c.isspace() for c in value)
+    ):
         raise ValueError(f"{excerpt(value)} is not an http(s) URL")
     return value
 

@@ -151,8 +151,9 @@ def _build_model(entry: _GpuEntry, geometries: Mapping[str, _Geometry]) -> GpuMo
     if entry.geometry is None:
         if entry.profiles:
             raise CatalogError(f"{entry.key}: profiles without a geometry")
-        return GpuModel(entry.key, entry.products, entry.memory_gb, entry.memory_mib, 0, 0, entry.min_driver,
-                        False, ())
+        return GpuModel(
+            entry.key, entry.products, entry.memory_gb, entry.memory_mib, 0, 0, entry.min_driver, False, ()
+        )
     geometry = geometries.get(entry.geometry)
     if geometry is None:
         raise CatalogError(f"{entry.key}: unknown geometry {entry.geometry!r}")
@@ -187,7 +188,9 @@ def _check_unique(models: tuple[GpuModel, ...]) -> None:
 @cache
 def all_gpus() -> tuple[GpuModel, ...]:
     """Every GPU in the packaged catalog, in file order (loaded once per process)."""
-    text = resources.files(__package__ or "components.facts").joinpath(CATALOG_FILE).read_text(encoding="utf-8")
+    text = (
+        resources.files(__package__ or "components.facts").joinpath(CATALOG_FILE).read_text(encoding="utf-8")
+    )
     raw = _CatalogFile.model_validate(yaml.safe_load(text))
     models = tuple(_build_model(entry, raw.geometries) for entry in raw.gpus)
     _check_unique(models)

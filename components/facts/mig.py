@@ -84,8 +84,10 @@ def _layout_problems(model: GpuModel, layout: Layout) -> list[str]:
 def _count_problem(model: GpuModel, name: str, count: int) -> str | None:
     profile = model.profile(name)
     if profile is None:
-        return (f"{model.key} has no MIG profile {name!r}{suggest(name, model.profile_names)} "
-                f"(profiles: {', '.join(model.profile_names)})")
+        return (
+            f"{model.key} has no MIG profile {name!r}{suggest(name, model.profile_names)} "
+            f"(profiles: {', '.join(model.profile_names)})"
+        )
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         return f"{name}: count must be a whole number ≥ 0, got {count!r}"
     if count > profile.max_count:
@@ -94,14 +96,16 @@ def _count_problem(model: GpuModel, name: str, count: int) -> str | None:
 
 
 def _media_extension_problems(model: GpuModel, layout: Layout) -> list[str]:
-    wanted = {name: count for name, count in layout.items()
-              if count and _profile(model, name).media_extensions}
+    wanted = {
+        name: count for name, count in layout.items() if count and _profile(model, name).media_extensions
+    }
     total = sum(wanted.values())
     if total <= 1:
         return []
     asked = ", ".join(f"{count}× {name}" for name, count in wanted.items())
-    return [f"at most one +me (media extensions) instance fits on a GPU; "
-            f"the layout asks for {total} ({asked})"]
+    return [
+        f"at most one +me (media extensions) instance fits on a GPU; the layout asks for {total} ({asked})"
+    ]
 
 
 def _capacity_problems(model: GpuModel, layout: Layout) -> list[str]:
@@ -109,11 +113,14 @@ def _capacity_problems(model: GpuModel, layout: Layout) -> list[str]:
     memory = sum(_profile(model, name).memory_slices * count for name, count in layout.items())
     problems = []
     if compute > model.compute_slices:
-        problems.append(f"{describe_layout(layout)} needs {compute} compute slices; "
-                        f"{model.key} has {model.compute_slices}")
+        problems.append(
+            f"{describe_layout(layout)} needs {compute} compute slices; "
+            f"{model.key} has {model.compute_slices}"
+        )
     if memory > model.memory_slices:
-        problems.append(f"{describe_layout(layout)} needs {memory} memory slices; "
-                        f"{model.key} has {model.memory_slices}")
+        problems.append(
+            f"{describe_layout(layout)} needs {memory} memory slices; {model.key} has {model.memory_slices}"
+        )
     return problems
 
 
@@ -166,21 +173,26 @@ def _as_placement(model: GpuModel, instances: Sequence[MigProfile], starts: Sequ
     return {name: tuple(sorted(by_name[name])) for name in model.profile_names if name in by_name}
 
 
-def _no_placement_message(model: GpuModel, layout: Layout, instances: Sequence[MigProfile],
-                          deepest: Sequence[int]) -> str:
+def _no_placement_message(
+    model: GpuModel, layout: Layout, instances: Sequence[MigProfile], deepest: Sequence[int]
+) -> str:
     placed = list(zip(instances, deepest, strict=False))
     used = {memory_slice for profile, start in placed for memory_slice in profile.memory_range(start)}
     free = [memory_slice for memory_slice in range(model.memory_slices) if memory_slice not in used]
-    unplaced = Counter(profile for profile in instances[len(placed):])
-    after = ", ".join(f"{profile.name} at memory slices {_span(profile.memory_range(start))}"
-                      for profile, start in placed)
+    unplaced = Counter(profile for profile in instances[len(placed) :])
+    after = ", ".join(
+        f"{profile.name} at memory slices {_span(profile.memory_range(start))}" for profile, start in placed
+    )
     left = f"memory slices {_ranges(free)} stay free" if free else "no memory slice stays free"
     needs = "; ".join(
         f"{count}× {profile.name} needs {profile.memory_slices} memory slice(s) starting at "
-        f"{_ranges(profile.starts)}" for profile, count in unplaced.items()
+        f"{_ranges(profile.starts)}"
+        for profile, count in unplaced.items()
     )
-    return (f"{describe_layout(layout)} cannot be placed on one {model.key}: the fullest placement "
-            f"puts {after or 'nothing'} and then {left}; still unplaced: {needs}")
+    return (
+        f"{describe_layout(layout)} cannot be placed on one {model.key}: the fullest placement "
+        f"puts {after or 'nothing'} and then {left}; still unplaced: {needs}"
+    )
 
 
 def _span(slices: range) -> str:
@@ -246,8 +258,10 @@ def single_strategy_problems(layout: Layout) -> list[str]:
     if not profiles:
         return ["the single MIG strategy needs at least one MIG instance per GPU; the layout has none"]
     if len(profiles) > 1:
-        return [f"the single MIG strategy needs one uniform profile per node; the layout mixes "
-                f"{', '.join(profiles)} (use the mixed strategy)"]
+        return [
+            f"the single MIG strategy needs one uniform profile per node; the layout mixes "
+            f"{', '.join(profiles)} (use the mixed strategy)"
+        ]
     return []
 
 
@@ -257,8 +271,10 @@ def strategy_problems(strategy: MigStrategy | str, layout: Layout) -> list[str]:
     if chosen is MigStrategy.SINGLE:
         return single_strategy_problems(layout)
     if chosen is MigStrategy.NONE and any(layout.values()):
-        return [f"the none MIG strategy does not expose MIG devices; {describe_layout(layout)} "
-                f"would be unusable (use single or mixed)"]
+        return [
+            f"the none MIG strategy does not expose MIG devices; {describe_layout(layout)} "
+            f"would be unusable (use single or mixed)"
+        ]
     return []
 
 
@@ -286,8 +302,9 @@ def mig_config_name(layout: Layout, pool: str | None = None) -> str:
     """
     if pool is not None:
         return _checked_label_value(MIG_CONFIG_PREFIX + pool)
-    canonical = "-".join(f"{count}x{name.replace('+', '.')}"
-                         for name, count in sorted(layout.items()) if count)
+    canonical = "-".join(
+        f"{count}x{name.replace('+', '.')}" for name, count in sorted(layout.items()) if count
+    )
     spelled = MIG_CONFIG_PREFIX + (canonical or "empty")
     if len(spelled) <= _LABEL_VALUE_MAX and _LABEL_VALUE.fullmatch(spelled):
         return spelled

@@ -185,8 +185,16 @@ def _read_gpu(nvml: NvmlReader, index: int) -> NvmlGpu:
         profiles, note = _read_profiles(nvml, handle)
         if not profiles and not current:
             note = note or "MIG mode is disabled; NVML may list GPU-instance profiles only with MIG enabled"
-    return NvmlGpu(index, name, gfd_label_value(name), nvml.memory_total_bytes(handle) // _MIB,
-                   current, pending, profiles, note)
+    return NvmlGpu(
+        index,
+        name,
+        gfd_label_value(name),
+        nvml.memory_total_bytes(handle) // _MIB,
+        current,
+        pending,
+        profiles,
+        note,
+    )
 
 
 def _read_mig_mode(nvml: NvmlReader, handle: object) -> tuple[bool | None, bool | None]:
@@ -253,8 +261,10 @@ def compare_with_catalog(inventory: NvmlInventory) -> list[str]:
     for gpu in inventory.gpus:
         model = gpu_by_product(gpu.product_label)
         if model is None:
-            differences.append(f"GPU {gpu.index}: product {gpu.product_label!r} is not in the catalog "
-                               f"(known GPUs: {', '.join(gpu_keys())})")
+            differences.append(
+                f"GPU {gpu.index}: product {gpu.product_label!r} is not in the catalog "
+                f"(known GPUs: {', '.join(gpu_keys())})"
+            )
             continue
         differences += _driver_differences(gpu, model, inventory.driver_version)
         differences += _mig_differences(gpu, model)
@@ -265,8 +275,10 @@ def _driver_differences(gpu: NvmlGpu, model: GpuModel, driver_version: str) -> l
     major = _driver_major(driver_version)
     if model.min_driver is None or major is None or major >= model.min_driver:
         return []
-    return [f"GPU {gpu.index} ({model.key}): driver {driver_version} is older than R{model.min_driver}, "
-            f"the minimum for MIG on this GPU"]
+    return [
+        f"GPU {gpu.index} ({model.key}): driver {driver_version} is older than R{model.min_driver}, "
+        f"the minimum for MIG on this GPU"
+    ]
 
 
 def _driver_major(version: str) -> int | None:
@@ -290,10 +302,14 @@ def _mig_differences(gpu: NvmlGpu, model: GpuModel) -> list[str]:
             differences.append(f"{where}: profile {expected.name} (NVML id {expected.nvml_id}) is missing")
             continue
         matched.add(found.nvml_id)
-        differences += [f"{where}: profile {expected.name}: {line}"
-                        for line in _profile_differences(expected, found)]
-    differences += [f"{where}: NVML reports profile {p.name or '?'} (id {p.nvml_id}) that the catalog lacks"
-                    for p in gpu.profiles if p.nvml_id not in matched]
+        differences += [
+            f"{where}: profile {expected.name}: {line}" for line in _profile_differences(expected, found)
+        ]
+    differences += [
+        f"{where}: NVML reports profile {p.name or '?'} (id {p.nvml_id}) that the catalog lacks"
+        for p in gpu.profiles
+        if p.nvml_id not in matched
+    ]
     return differences
 
 
@@ -314,5 +330,8 @@ def _profile_differences(expected: MigProfile, found: NvmlProfile) -> list[str]:
         pairs.append(("memory slices", expected.memory_slices, found.memory_slices))
     if found.placement_starts is not None:
         pairs.append(("placement starts", list(expected.starts), list(found.placement_starts)))
-    return [f"{what} catalog {want} != NVML {got}" for what, want, got in pairs
-            if want is not None and want != got]
+    return [
+        f"{what} catalog {want} != NVML {got}"
+        for what, want, got in pairs
+        if want is not None and want != got
+    ]

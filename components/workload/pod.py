@@ -167,7 +167,10 @@ def volumes(args: ModelVersionArgs) -> list[dict[str, Any]]:
         found.append({"name": CONFIG_VOLUME, "configMap": source})
     if version.model_weights is not None:
         found.append(
-            {"name": WEIGHTS_VOLUME, **_weights_source(args.model_name, args.version_name, version.model_weights)}
+            {
+                "name": WEIGHTS_VOLUME,
+                **_weights_source(args.model_name, args.version_name, version.model_weights),
+            }
         )
     for directory, files in secret_directories(version).items():
         keys = [{"key": f.from_secret.key, "path": f.name} for f in sorted(files, key=lambda f: f.name)]

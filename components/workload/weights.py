@@ -37,7 +37,9 @@ def _source(volume: WeightsVolume) -> dict[str, Any]:
     return {"nfs": {"server": volume.nfs.server, "path": volume.nfs.path, "readOnly": True}}
 
 
-def persistent_volume_manifest(model: str, version: str, namespace: str, volume: WeightsVolume) -> dict[str, Any]:
+def persistent_volume_manifest(
+    model: str, version: str, namespace: str, volume: WeightsVolume
+) -> dict[str, Any]:
     return {
         "metadata": {
             "name": weights_volume_name(namespace, model, version),

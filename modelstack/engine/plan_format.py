@@ -150,9 +150,7 @@ def warnings_markdown(warnings: Sequence[str]) -> list[str]:
     return ["", f"**:warning: {len(warnings)} warning(s)**", "", *(f"- {_cell(w)}" for w in warnings)]
 
 
-def as_markdown(
-    plan: Plan, title: str, *, warnings: Sequence[str] = (), findings: Sequence[str] = ()
-) -> str:
+def as_markdown(plan: Plan, title: str, *, warnings: Sequence[str] = (), findings: Sequence[str] = ()) -> str:
     """The pull-request comment: a table per model, the refused release changes, warnings, every change."""
     lines = [f"### {title}", "", f"**{plan.summary}**"]
     if findings:

@@ -144,7 +144,10 @@ def test_external_hpa_metrics_are_served_by_external_rules(render_catalog) -> No
         == sorted(hpa_metrics(render, "External"))
         == ["vllm_num_requests_waiting"]
     )
-    assert external[0]["seriesQuery"] == f'vllm:num_requests_waiting{{namespace="{NAMESPACE}",app!="",version!=""}}'
+    assert (
+        external[0]["seriesQuery"]
+        == f'vllm:num_requests_waiting{{namespace="{NAMESPACE}",app!="",version!=""}}'
+    )
     assert external[0]["resources"] == {"overrides": {"namespace": {"resource": "namespace"}}}
 
 

@@ -13,7 +13,9 @@ from modelstack.engine.render import Render
 from .conftest import ADAPTER, IMAGE, of_kind
 
 
-def test_every_autoscaled_prod_version_has_an_hpa_named_after_it(prod_adapter_render: Render, prod_models) -> None:
+def test_every_autoscaled_prod_version_has_an_hpa_named_after_it(
+    prod_adapter_render: Render, prod_models
+) -> None:
     hpas = of_kind(prod_adapter_render, "HorizontalPodAutoscaler")
     autoscaled = {
         version_object_name(m, v)
@@ -77,7 +79,9 @@ def test_canary_scales_on_the_vllm_queue_served_without_a_colon(prod_adapter_ren
 
 
 def test_triton_model_scales_on_its_pending_request_count(prod_adapter_render: Render) -> None:
-    metric = of_kind(prod_adapter_render, "HorizontalPodAutoscaler")["vision-detector-v7"]["spec"]["metrics"][0]
+    metric = of_kind(prod_adapter_render, "HorizontalPodAutoscaler")["vision-detector-v7"]["spec"]["metrics"][
+        0
+    ]
 
     assert metric["pods"]["metric"] == {"name": "nv_inference_pending_request_count"}
     assert metric["pods"]["target"]["averageValue"] == "8"

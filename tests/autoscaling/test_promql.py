@@ -126,7 +126,8 @@ def test_promtool_accepts_every_keda_trigger_query_of_the_stack(
     ]
     assert triggers
     records = [
-        {"record": f"modelstack:keda_check_{i}", "expr": t["metadata"]["query"]} for i, t in enumerate(triggers)
+        {"record": f"modelstack:keda_check_{i}", "expr": t["metadata"]["query"]}
+        for i, t in enumerate(triggers)
     ]
 
     result = check_rules(promtool, [{"name": "keda-queries", "rules": records}], tmp_path)

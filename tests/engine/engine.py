@@ -114,7 +114,9 @@ class Pulumi:
         }
         env.update(
             {
-                "PATH": os.pathsep.join([self.toolchain.path, str(ROOT / ".venv" / "bin"), env.get("PATH", "")]),
+                "PATH": os.pathsep.join(
+                    [self.toolchain.path, str(ROOT / ".venv" / "bin"), env.get("PATH", "")]
+                ),
                 "PULUMI_HOME": str(self.home),
                 "PULUMI_BACKEND_URL": f"file://{self.backend}",
                 "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
@@ -320,7 +322,9 @@ class Stack:
             self.engine.backend,
             {**self.engine.extra_env, "PULUMI_DEBUG_COMMANDS": "true"},
         )
-        engine.run(self.project, "up", "--stack", self.name, "--yes", "--skip-preview", "--event-log", str(log))
+        engine.run(
+            self.project, "up", "--stack", self.name, "--yes", "--skip-preview", "--event-log", str(log)
+        )
         return step_events(log.read_text(encoding="utf-8"))
 
     def destroy(self) -> None:

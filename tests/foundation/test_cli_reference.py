@@ -36,9 +36,9 @@ def command_of(name: str) -> click.Command:
 
 def options(name: str) -> set[str]:
     command = command_of(name)
-    return {o for p in command.params if isinstance(p, click.Option) for o in p.opts if o.startswith("--")} - {
-        "--help"
-    }
+    return {
+        o for p in command.params if isinstance(p, click.Option) for o in p.opts if o.startswith("--")
+    } - {"--help"}
 
 
 def cli_reference() -> str:

@@ -32,7 +32,9 @@ def field_aliases() -> dict[str, Any]:
 
 
 def test_every_declared_key_without_a_default_is_set_by_every_stack() -> None:
-    required = [key for key, spec in declared().items() if key.startswith(NAMESPACE) and "default" not in spec]
+    required = [
+        key for key, spec in declared().items() if key.startswith(NAMESPACE) and "default" not in spec
+    ]
     for stack in ("dev", "prod"):
         missing = [key for key in required if key not in stack_values(stack)]
         assert missing == [], f"Pulumi.{stack}.yaml lacks {missing}: the CLI refuses to run it"

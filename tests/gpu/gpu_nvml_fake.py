@@ -62,8 +62,13 @@ class FakePynvml(types.ModuleType):
     NVML_ERROR_NOT_SUPPORTED = NVML_ERROR_NOT_SUPPORTED
     NVML_ERROR_FUNCTION_NOT_FOUND = NVML_ERROR_FUNCTION_NOT_FOUND
 
-    def __init__(self, devices: list[dict[str, Any]], driver_version: str = "550.54.15",
-                 init_error: int | None = None, has_v2_profile_info: bool = True) -> None:
+    def __init__(
+        self,
+        devices: list[dict[str, Any]],
+        driver_version: str = "550.54.15",
+        init_error: int | None = None,
+        has_v2_profile_info: bool = True,
+    ) -> None:
         super().__init__("pynvml")
         self.devices = copy.deepcopy(devices)
         self.driver_version = driver_version
@@ -127,8 +132,9 @@ class FakePynvml(types.ModuleType):
             fields["name"] = fields["name"].encode()  # c_char arrays come back as bytes
         return types.SimpleNamespace(**fields)
 
-    def nvmlDeviceGetGpuInstancePossiblePlacements(self, handle: int, profile_id: int, placements: Any,
-                                                   count_ref: Any) -> int:
+    def nvmlDeviceGetGpuInstancePossiblePlacements(
+        self, handle: int, profile_id: int, placements: Any, count_ref: Any
+    ) -> int:
         self._call("nvmlDeviceGetGpuInstancePossiblePlacements")
         known = self.devices[handle].get("possible_placements", {}).get(str(profile_id))
         if known is None:

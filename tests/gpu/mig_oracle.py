@@ -11,7 +11,9 @@ from collections.abc import Mapping
 from components.facts.gpus import GpuModel
 
 
-def placement_problems(gpu: GpuModel, layout: Mapping[str, int], placement: Mapping[str, tuple[int, ...]]) -> list[str]:
+def placement_problems(
+    gpu: GpuModel, layout: Mapping[str, int], placement: Mapping[str, tuple[int, ...]]
+) -> list[str]:
     """Every way ``placement`` breaks the rules or fails to realise ``layout`` (empty when it is valid)."""
     problems = []
     wanted = {name: count for name, count in layout.items() if count}
@@ -46,8 +48,11 @@ def fits_by_brute_force(gpu: GpuModel, layout: Mapping[str, int]) -> bool:
     profiles = {name: gpu.profile(name) for name in wanted}
     if any(profile is None or wanted[name] > profile.max_count for name, profile in profiles.items()):
         return False
-    choices = [itertools.combinations(profile.starts, wanted[name])
-               for name, profile in profiles.items() if profile is not None]
+    choices = [
+        itertools.combinations(profile.starts, wanted[name])
+        for name, profile in profiles.items()
+        if profile is not None
+    ]
     for combination in itertools.product(*choices):
         candidate = dict(zip(profiles, combination, strict=True))
         if not placement_problems(gpu, wanted, candidate):

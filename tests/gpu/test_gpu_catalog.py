@@ -22,8 +22,21 @@ ALL_PRODUCTS = [(gpu.key, product) for gpu in all_gpus() for product in gpu.prod
 
 
 def test_the_catalog_knows_every_mig_gpu_in_the_facts_and_some_without_mig() -> None:
-    assert set(gpu_keys()) >= {"A30-24GB", "A100-40GB", "A100-80GB", "H100-80GB", "H100-94GB", "H100-96GB",
-                               "H200-141GB", "GH200-144GB", "B200-180GB", "GB200", "L4", "L40S", "T4"}
+    assert set(gpu_keys()) >= {
+        "A30-24GB",
+        "A100-40GB",
+        "A100-80GB",
+        "H100-80GB",
+        "H100-94GB",
+        "H100-96GB",
+        "H200-141GB",
+        "GH200-144GB",
+        "B200-180GB",
+        "GB200",
+        "L4",
+        "L40S",
+        "T4",
+    }
 
 
 @pytest.mark.parametrize("key", ["L4", "L40S", "T4"])
@@ -35,7 +48,9 @@ def test_gpus_without_mig_have_no_profiles(key: str) -> None:
 def test_h100_80gb_profiles_match_nvidia_smi_lgipp() -> None:
     gpu = gpu_by_key("H100-80GB")
     assert gpu is not None
-    table = {p.name: (p.nvml_id, p.compute_slices, p.memory_slices, p.max_count, p.starts) for p in gpu.profiles}
+    table = {
+        p.name: (p.nvml_id, p.compute_slices, p.memory_slices, p.max_count, p.starts) for p in gpu.profiles
+    }
     assert table == {
         "1g.10gb": (19, 1, 1, 7, (0, 1, 2, 3, 4, 5, 6)),
         "1g.10gb+me": (20, 1, 1, 1, (0, 1, 2, 3, 4, 5, 6)),
@@ -52,7 +67,12 @@ def test_a30_has_four_compute_and_four_memory_slices_with_its_own_profile_ids() 
     assert gpu is not None
     assert (gpu.compute_slices, gpu.memory_slices) == (4, 4)
     assert {p.name: p.nvml_id for p in gpu.profiles} == {
-        "1g.6gb": 14, "1g.6gb+me": 21, "2g.12gb": 5, "2g.12gb+me": 6, "4g.24gb": 0}
+        "1g.6gb": 14,
+        "1g.6gb+me": 21,
+        "2g.12gb": 5,
+        "2g.12gb+me": 6,
+        "4g.24gb": 0,
+    }
 
 
 def test_profile_specific_minimum_drivers_override_the_gpus() -> None:
@@ -62,8 +82,17 @@ def test_profile_specific_minimum_drivers_override_the_gpus() -> None:
     assert (drivers["1g.10gb"], drivers["1g.5gb+me"], drivers["3g.20gb"]) == (525, 470, 450)
 
 
-@pytest.mark.parametrize(("key", "driver"), [("A100-80GB", 450), ("A30-24GB", 460), ("H100-80GB", 525),
-                                             ("H200-141GB", 550), ("B200-180GB", 570), ("GB200", 570)])
+@pytest.mark.parametrize(
+    ("key", "driver"),
+    [
+        ("A100-80GB", 450),
+        ("A30-24GB", 460),
+        ("H100-80GB", 525),
+        ("H200-141GB", 550),
+        ("B200-180GB", 570),
+        ("GB200", 570),
+    ],
+)
 def test_minimum_drivers_follow_the_mig_user_guide(key: str, driver: int) -> None:
     gpu = gpu_by_key(key)
     assert gpu is not None and gpu.min_driver == driver

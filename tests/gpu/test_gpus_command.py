@@ -64,7 +64,8 @@ def test_check_exits_1_and_lists_the_differences(node: Installer) -> None:
     result = invoke("--check", "--format", "json")
     assert result.exit_code == 1
     assert json.loads(result.stdout)["catalog_differences"] == [
-        "GPU 0 (H100-80GB): profile 1g.10gb: max instances catalog 7 != NVML 6"]
+        "GPU 0 (H100-80GB): profile 1g.10gb: max instances catalog 7 != NVML 6"
+    ]
     assert result.stderr == "modelstack gpus: 1 difference(s) from the built-in GPU catalog\n"
 
 
@@ -79,17 +80,24 @@ def test_without_nvml_prints_one_line_to_stderr_and_exits_3(node: Installer, err
     result = invoke("--check")
     assert result.exit_code == 3
     assert result.stdout == ""
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("modelstack gpus: NVML is not usable here")
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(
+        "modelstack gpus: NVML is not usable here"
+    )
     assert "Traceback" not in result.output
 
 
 def test_without_a_gpu_prints_one_line_to_stderr_and_exits_3(node: Installer) -> None:
     node()
     result = invoke()
-    assert (result.exit_code, result.stderr) == (3, "modelstack gpus: NVML found no NVIDIA GPU on this machine\n")
+    assert (result.exit_code, result.stderr) == (
+        3,
+        "modelstack gpus: NVML found no NVIDIA GPU on this machine\n",
+    )
 
 
 def test_help_documents_the_exit_codes() -> None:
     help_text = invoke("--help").stdout
-    assert all(line in help_text for line in ("0  inventory printed", "1  --check found differences",
-                                                 "3  NVML is not usable here"))
+    assert all(
+        line in help_text
+        for line in ("0  inventory printed", "1  --check found differences", "3  NVML is not usable here")
+    )

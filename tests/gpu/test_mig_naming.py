@@ -37,7 +37,9 @@ layouts = st.dictionaries(profile_names, st.integers(0, 7), max_size=5)
 
 @pytest.mark.parametrize("strategy", ["none", "single", MigStrategy.NONE, MigStrategy.SINGLE])
 @given(profile=st.one_of(st.none(), profile_names))
-def test_none_and_single_strategies_request_whole_gpu_resources(strategy: str | MigStrategy, profile: str | None) -> None:
+def test_none_and_single_strategies_request_whole_gpu_resources(
+    strategy: str | MigStrategy, profile: str | None
+) -> None:
     assert resource_name(strategy, profile) == "nvidia.com/gpu"
 
 
@@ -78,7 +80,8 @@ def test_single_strategy_ignores_profiles_with_zero_count() -> None:
 def test_single_strategy_refuses_mixed_profiles() -> None:
     assert single_strategy_problems({"1g.10gb": 2, "2g.20gb": 1}) == [
         "the single MIG strategy needs one uniform profile per node; the layout mixes 1g.10gb, 2g.20gb "
-        "(use the mixed strategy)"]
+        "(use the mixed strategy)"
+    ]
 
 
 def test_single_strategy_refuses_an_empty_layout() -> None:
@@ -112,7 +115,10 @@ def test_single_strategy_product_label_appends_mig_and_the_profile() -> None:
 
 
 def test_single_strategy_product_label_drops_characters_labels_cannot_hold() -> None:
-    assert single_strategy_product_label("NVIDIA-H100-80GB-HBM3", "1g.10gb+me") == "NVIDIA-H100-80GB-HBM3-MIG-1g.10gbme"
+    assert (
+        single_strategy_product_label("NVIDIA-H100-80GB-HBM3", "1g.10gb+me")
+        == "NVIDIA-H100-80GB-HBM3-MIG-1g.10gbme"
+    )
 
 
 @given(st.sampled_from([(gpu, profile.name) for gpu in all_gpus() for profile in gpu.profiles]))
@@ -134,11 +140,13 @@ def test_single_strategy_product_labels_cover_every_product_spelling_of_the_gpu(
 
 def test_mig_parted_config_has_mig_parteds_shape() -> None:
     assert mig_parted_config({"3g.40gb": 1, "1g.10gb": 2, "2g.20gb": 1}, "modelstack-balanced") == {
-        "modelstack-balanced": [{
-            "devices": "all",
-            "mig-enabled": True,
-            "mig-devices": {"1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1},
-        }]
+        "modelstack-balanced": [
+            {
+                "devices": "all",
+                "mig-enabled": True,
+                "mig-devices": {"1g.10gb": 2, "2g.20gb": 1, "3g.40gb": 1},
+            }
+        ]
     }
 
 
@@ -148,7 +156,9 @@ def test_mig_parted_config_leaves_out_zero_counts() -> None:
 
 
 def test_mig_parted_document_is_a_version_v1_file_with_every_config() -> None:
-    document = mig_parted_document(mig_parted_config({"1g.10gb": 7}, "a"), mig_parted_config({"7g.80gb": 1}, "b"))
+    document = mig_parted_document(
+        mig_parted_config({"1g.10gb": 7}, "a"), mig_parted_config({"7g.80gb": 1}, "b")
+    )
     assert document["version"] == "v1"
     assert list(document["mig-configs"]) == ["a", "b"]  # type: ignore[call-overload]
 
@@ -183,7 +193,9 @@ def test_mig_config_name_is_a_valid_label_value(layout: dict[str, int]) -> None:
 
 
 @given(layouts, st.randoms())
-def test_mig_config_name_depends_only_on_the_layout_not_its_order(layout: dict[str, int], random: Random) -> None:
+def test_mig_config_name_depends_only_on_the_layout_not_its_order(
+    layout: dict[str, int], random: Random
+) -> None:
     items = list(layout.items())
     random.shuffle(items)
     assert mig_config_name(dict(items)) == mig_config_name(layout)
@@ -194,6 +206,8 @@ def _in_use(layout: dict[str, int]) -> dict[str, int]:
 
 
 @given(layouts, layouts)
-def test_different_layouts_get_different_mig_config_names(first: dict[str, int], second: dict[str, int]) -> None:
+def test_different_layouts_get_different_mig_config_names(
+    first: dict[str, int], second: dict[str, int]
+) -> None:
     if _in_use(first) != _in_use(second):
         assert mig_config_name(first) != mig_config_name(second)

@@ -41,7 +41,9 @@ def inventory_of(*devices: dict[str, Any], **options: Any) -> NvmlInventory:
 def test_the_inventory_lists_every_gpu_with_its_gfd_product_label_and_memory() -> None:
     inventory = inventory_of(H100, A100)
     assert [(gpu.index, gpu.product_label, gpu.memory_mib) for gpu in inventory.gpus] == [
-        (0, "NVIDIA-H100-80GB-HBM3", 81559), (1, "NVIDIA-A100-SXM4-40GB", 40960)]
+        (0, "NVIDIA-H100-80GB-HBM3", 81559),
+        (1, "NVIDIA-A100-SXM4-40GB", 40960),
+    ]
 
 
 def test_the_inventory_reads_the_driver_version() -> None:
@@ -62,12 +64,25 @@ def test_a_gpu_without_mig_has_no_mig_mode_and_no_profiles() -> None:
 def test_profiles_carry_id_name_slices_maximum_and_placement_starts() -> None:
     gpu = inventory_of(H100).gpus[0]
     three_g = next(profile for profile in gpu.profiles if profile.nvml_id == 9)
-    assert (three_g.name, three_g.compute_slices, three_g.memory_slices, three_g.max_instances,
-            three_g.placement_starts) == ("3g.40gb", 3, 4, 2, (0, 4))
+    assert (
+        three_g.name,
+        three_g.compute_slices,
+        three_g.memory_slices,
+        three_g.max_instances,
+        three_g.placement_starts,
+    ) == ("3g.40gb", 3, 4, 2, (0, 4))
 
 
 def test_every_profile_index_the_gpu_supports_is_read() -> None:
-    assert sorted(profile.nvml_id for profile in inventory_of(H100).gpus[0].profiles) == [0, 5, 9, 14, 15, 19, 20]
+    assert sorted(profile.nvml_id for profile in inventory_of(H100).gpus[0].profiles) == [
+        0,
+        5,
+        9,
+        14,
+        15,
+        19,
+        20,
+    ]
 
 
 def test_without_the_v2_profile_call_profiles_are_read_from_v1_without_names() -> None:
@@ -109,8 +124,13 @@ def test_the_nvml_module_source_calls_no_nvml_function_that_changes_state() -> N
 # --- failing cleanly ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("error", "text"), [(NVML_ERROR_LIBRARY_NOT_FOUND, "NVML Shared Library Not Found"),
-                                             (NVML_ERROR_DRIVER_NOT_LOADED, "Driver Not Loaded")])
+@pytest.mark.parametrize(
+    ("error", "text"),
+    [
+        (NVML_ERROR_LIBRARY_NOT_FOUND, "NVML Shared Library Not Found"),
+        (NVML_ERROR_DRIVER_NOT_LOADED, "Driver Not Loaded"),
+    ],
+)
 def test_no_library_or_driver_is_a_typed_one_line_error(error: int, text: str) -> None:
     with pytest.raises(NvmlUnavailableError) as raised:
         inventory_of(H100, init_error=error)
@@ -143,35 +163,42 @@ def test_an_unknown_product_is_a_difference() -> None:
 def test_a_missing_profile_is_a_difference() -> None:
     profiles = {index: info for index, info in H100["gpu_instance_profiles"].items() if info["id"] != 15}
     assert compare_with_catalog(inventory_of(dict(H100, gpu_instance_profiles=profiles))) == [
-        "GPU 0 (H100-80GB): profile 1g.20gb (NVML id 15) is missing"]
+        "GPU 0 (H100-80GB): profile 1g.20gb (NVML id 15) is missing"
+    ]
 
 
 def test_a_different_maximum_is_a_difference() -> None:
     device = load_device("h100-80gb-hbm3.json")
     device["gpu_instance_profiles"]["0"]["instanceCount"] = 6
     assert compare_with_catalog(inventory_of(device)) == [
-        "GPU 0 (H100-80GB): profile 1g.10gb: max instances catalog 7 != NVML 6"]
+        "GPU 0 (H100-80GB): profile 1g.10gb: max instances catalog 7 != NVML 6"
+    ]
 
 
 def test_a_different_compute_slice_count_is_a_difference() -> None:
     device = load_device("a100-sxm4-40gb.json")
     device["gpu_instance_profiles"]["2"]["sliceCount"] = 4
     assert compare_with_catalog(inventory_of(device)) == [
-        "GPU 0 (A100-40GB): profile 3g.20gb: compute slices catalog 3 != NVML 4"]
+        "GPU 0 (A100-40GB): profile 3g.20gb: compute slices catalog 3 != NVML 4"
+    ]
 
 
 def test_different_placements_are_a_difference() -> None:
     device = load_device("h100-80gb-hbm3.json")
     device["possible_placements"]["9"] = [[0, 4]]
     assert compare_with_catalog(inventory_of(device)) == [
-        "GPU 0 (H100-80GB): profile 3g.40gb: placement starts catalog [0, 4] != NVML [0]"]
+        "GPU 0 (H100-80GB): profile 3g.40gb: placement starts catalog [0, 4] != NVML [0]"
+    ]
 
 
 def test_a_profile_the_catalog_lacks_is_a_difference() -> None:
     device = load_device("h100-80gb-hbm3.json")
-    device["gpu_instance_profiles"]["10"] = dict(device["gpu_instance_profiles"]["0"], id=21, name="MIG 1g.10gb+gfx")
+    device["gpu_instance_profiles"]["10"] = dict(
+        device["gpu_instance_profiles"]["0"], id=21, name="MIG 1g.10gb+gfx"
+    )
     assert compare_with_catalog(inventory_of(device)) == [
-        "GPU 0 (H100-80GB): NVML reports profile 1g.10gb+gfx (id 21) that the catalog lacks"]
+        "GPU 0 (H100-80GB): NVML reports profile 1g.10gb+gfx (id 21) that the catalog lacks"
+    ]
 
 
 def test_v1_profiles_without_names_are_matched_by_nvml_id() -> None:

@@ -88,7 +88,9 @@ def test_a_pool_without_cpu_and_memory_sizes_says_it_cannot_be_planned(
     assert row.endswith("not planned (no cpuPerNode/memoryGibPerNode)")
 
 
-def test_the_json_plan_names_the_pools_it_cannot_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_json_plan_names_the_pools_it_cannot_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, out, _ = run(make_project(tmp_path), "--stack", STACK_NAME, "--json", monkeypatch=monkeypatch)
 
     assert code == 0
@@ -114,11 +116,16 @@ def test_a_plan_that_cannot_fit_minimum_replicas_still_prints_its_table_with_the
 
     code, out, err = run(make_project(tmp_path, catalog), "--stack", STACK_NAME, monkeypatch=monkeypatch)
 
-    rows = {tuple(line.split()[:2]): line.split()[-2:] for line in out.splitlines() if line.startswith("whole ")}
+    rows = {
+        tuple(line.split()[:2]): line.split()[-2:] for line in out.splitlines() if line.startswith("whole ")
+    }
     assert code == 2
     assert rows[("whole", "gpu")] == ["✗", "min"]
     assert rows[("whole", "cpu")][-1] == "ok"
-    assert "whole: nodes needed 3 (min replicas) / 3 (max replicas) of minNodes 0 .. maxNodes 2 — DOES NOT FIT" in out
+    assert (
+        "whole: nodes needed 3 (min replicas) / 3 (max replicas) of minNodes 0 .. maxNodes 2 — DOES NOT FIT"
+        in out
+    )
     assert "node pool 'whole' cannot fit every version at minimum replicas" in err
 
 

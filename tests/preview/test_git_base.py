@@ -60,6 +60,8 @@ def test_two_clones_in_different_folders_render_byte_identically(tmp_path: Path)
         p.relative_to(second.root / "out") for p in (second.root / "out").rglob("*") if p.is_file()
     )
     differing = [
-        str(f) for f in files if (first.root / "out" / f).read_bytes() != (second.root / "out" / f).read_bytes()
+        str(f)
+        for f in files
+        if (first.root / "out" / f).read_bytes() != (second.root / "out" / f).read_bytes()
     ]
     assert differing == []

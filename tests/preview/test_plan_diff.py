@@ -46,7 +46,11 @@ def test_promoting_a_canary_to_100_shows_the_removed_destination() -> None:
     [
         pytest.param(
             [{"name": "server", "image": "a"}, {"name": "proxy", "image": "p"}],
-            [{"name": "proxy", "image": "p"}, {"name": "server", "image": "b"}, {"name": "init", "image": "i"}],
+            [
+                {"name": "proxy", "image": "p"},
+                {"name": "server", "image": "b"},
+                {"name": "init", "image": "i"},
+            ],
             "x[server].image",
             id="containers-by-name",
         ),
@@ -79,7 +83,10 @@ def test_promoting_a_canary_to_100_shows_the_removed_destination() -> None:
         ),
         pytest.param(
             [{"alert": "High", "expr": "a > 1", "labels": {"version": v}} for v in ("v1", "v2")],
-            [{"alert": "High", "expr": f"a > {n}", "labels": {"version": v}} for v, n in (("v1", 1), ("v2", 2))],
+            [
+                {"alert": "High", "expr": f"a > {n}", "labels": {"version": v}}
+                for v, n in (("v1", 1), ("v2", 2))
+            ],
             "x[High@v2].expr",
             id="per-version-alerts-by-alert-and-version",
         ),

@@ -29,7 +29,9 @@ def sample_plan() -> Plan:
     ]
     base = {
         "vs.yaml": obj("VirtualService", {"http": [{"name": "weighted", "route": route}]}),
-        "rule.yaml": obj("PrometheusRule", {"groups": [{"name": "g", "rules": [{"alert": "High", "expr": EXPR}]}]}),
+        "rule.yaml": obj(
+            "PrometheusRule", {"groups": [{"name": "g", "rules": [{"alert": "High", "expr": EXPR}]}]}
+        ),
         "cm.yaml": obj("Deployment", {"config": CONFIG, "args": [LONG_ARG]}),
     }
     head = json.loads(json.dumps(base))
@@ -75,8 +77,9 @@ def test_the_json_plan_names_each_models_split() -> None:
 @pytest.mark.parametrize("form", ["text", "markdown"])
 def test_scalars_show_before_and_after_in_full(outputs: dict[str, str], form: str) -> None:
     assert "spec.http[weighted].route[v1].weight: 90 → 80" in outputs[form]
-    assert "spec.http[weighted].route[v3]: (absent) → " + '{"destination": {"host": "h", "subset": "v3"}}' in (
-        outputs[form]
+    assert (
+        "spec.http[weighted].route[v3]: (absent) → " + '{"destination": {"host": "h", "subset": "v3"}}'
+        in (outputs[form])
     )
 
 

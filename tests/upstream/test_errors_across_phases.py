@@ -261,7 +261,9 @@ VIOLATED = {
 
 
 def test_a_stack_value_pulumi_cannot_pass_does_not_hide_the_catalogs_errors(tmp_path: Path) -> None:
-    stack = STACK.replace("    - name: cpu-a\n      maxNodes: 2\n", "    - name: cpu-a\n      maxNodes: .inf\n")
+    stack = STACK.replace(
+        "    - name: cpu-a\n      maxNodes: 2\n", "    - name: cpu-a\n      maxNodes: .inf\n"
+    )
     assert stack != STACK
     make_project(tmp_path, SCHEMA_AND_RULES, stack)
     found = problems_of(tmp_path)

@@ -75,7 +75,10 @@ def test_a_render_without_a_lock_is_still_checked_by_its_images(
         ("resources", lambda spec: spec["resources"].update(memory="80Gi")),
         ("args", lambda spec: spec["args"].append("--enforce-eager")),
         ("precision", lambda spec: spec.update(precision="fp32")),
-        ("modelWeights", lambda spec: spec["modelWeights"]["volume"]["csi"].update(volumeHandle="llm-chat-8b-v1b")),
+        (
+            "modelWeights",
+            lambda spec: spec["modelWeights"]["volume"]["csi"].update(volumeHandle="llm-chat-8b-v1b"),
+        ),
     ],
 )
 def test_other_release_changes_under_a_released_version_are_refused(

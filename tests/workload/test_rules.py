@@ -44,9 +44,7 @@ def test_an_environment_variable_set_twice_is_refused(project: Project) -> None:
     assert "HF_TOKEN is set twice" in problem.message
 
 
-@pytest.mark.parametrize(
-    ("name", "field"), [("MODEL_WEIGHTS_PATH", "modelWeights.mountPath")]
-)
+@pytest.mark.parametrize(("name", "field"), [("MODEL_WEIGHTS_PATH", "modelWeights.mountPath")])
 def test_a_variable_modelstack_injects_is_refused(project: Project, name: str, field: str) -> None:
     def shadow(catalog: dict[str, Any]) -> None:
         version_of(catalog, "llm-chat", "v2")["env"].append({"name": name, "value": "x"})

@@ -35,8 +35,14 @@ def _render(document: dict[str, Any], output_format: str) -> str:
 
 
 @click.command("gpus", help=_HELP)
-@click.option("--format", "output_format", type=click.Choice(["yaml", "json"]), default="yaml",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="Output format.",
+)
 @click.option("--check", is_flag=True, help="Compare with the built-in GPU catalog; exit 1 on differences.")
 def command(output_format: str, check: bool) -> None:
     try:
