@@ -7,18 +7,12 @@ compared with `modelstack.engine.diff.plan`, as `modelstack preview` does.
 from __future__ import annotations
 
 import copy
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    # bench/ is a folder of scripts beside the installed packages, importable from the repository root.
-    sys.path.insert(0, str(ROOT))
-
-from bench.synthetic import (  # noqa: E402
+from bench.synthetic import (
     STACK,
     model_name,
     synthetic_catalog,
@@ -26,8 +20,8 @@ from bench.synthetic import (  # noqa: E402
     version_body,
     write_project,
 )
-from modelstack.engine.diff import Action, plan  # noqa: E402
-from modelstack.engine.render import run_program  # noqa: E402
+from modelstack.engine.diff import Action, plan
+from modelstack.engine.render import run_program
 
 N = 100
 WEIGHT_MODEL = 0

@@ -5,19 +5,14 @@ with like."""
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.floors import flat_floor, prepare, structured_floor, tree_path  # noqa: E402
-from bench.synthetic import STACK, synthetic_project  # noqa: E402
-from modelstack.engine.render import run_program  # noqa: E402
+from bench.floors import flat_floor, prepare, structured_floor, tree_path
+from bench.synthetic import STACK, synthetic_project
+from modelstack.engine.render import run_program
 
 N = 6
 

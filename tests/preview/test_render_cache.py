@@ -21,12 +21,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    # bench/ is a folder of scripts beside the installed packages, importable from the repository root.
-    sys.path.insert(0, str(ROOT))
-
-from bench.synthetic import (  # noqa: E402
+from bench.synthetic import (
     STACK,
     dump,
     model_body,
@@ -35,15 +30,16 @@ from bench.synthetic import (  # noqa: E402
     synthetic_stack_config,
     write_project,
 )
-from components.catalog.errors import CatalogError  # noqa: E402
-from modelstack.engine import incremental, render_keys  # noqa: E402
-from modelstack.engine.incremental import render_stack_cached  # noqa: E402
-from modelstack.engine.preview import Preview, preview  # noqa: E402
-from modelstack.engine.render import render_stack, run_program, write_render  # noqa: E402
-from modelstack.engine.render_cache import RenderCache  # noqa: E402
-from modelstack.engine.render_index import directory_index  # noqa: E402
-from modelstack.release.immutability import released_versions_guard  # noqa: E402
+from components.catalog.errors import CatalogError
+from modelstack.engine import incremental, render_keys
+from modelstack.engine.incremental import render_stack_cached
+from modelstack.engine.preview import Preview, preview
+from modelstack.engine.render import render_stack, run_program, write_render
+from modelstack.engine.render_cache import RenderCache
+from modelstack.engine.render_index import directory_index
+from modelstack.release.immutability import released_versions_guard
 
+ROOT = Path(__file__).resolve().parents[2]
 N = 5
 
 Catalog = dict[str, Any]
