@@ -28,6 +28,7 @@ from components.naming import PART_OF, content_hash
 from components.quality.placement import EVALUATOR_REPLICAS, EVALUATOR_RESOURCES, evaluator_pool
 from components.traffic.mesh import sidecar_resource_annotations
 from components.traffic.names import golden_evaluator_name, principal, version_endpoint
+from components.workload.runner import runner_container_security_context, runner_pod_security_context
 
 PROGRAM_FILE = "golden.py"
 GOLDEN_FILE = "golden.json"
@@ -39,8 +40,6 @@ METRICS_PATH = "/metrics"
 HEALTH_PATH = "/healthz"
 SCRAPE_INTERVAL = "15s"
 REQUEST_TIMEOUT_SECONDS = 10
-# Non-root numeric identity: python images run as root by default, which `runAsNonRoot` refuses.
-RUNNER_UID = 65532
 # The API server refuses a ConfigMap whose keys and values together exceed 1 MiB
 # (k8s.io/kubernetes pkg/apis/core/validation ValidateConfigMap: totalSize > MaxSecretSize, 1 << 20).
 CONFIG_MAP_LIMIT_BYTES = 1 << 20
@@ -154,12 +153,7 @@ def container_manifest(runner_image: str) -> dict[str, Any]:
         "livenessProbe": {**probe, "failureThreshold": 3},
         "volumeMounts": [{"name": "golden", "mountPath": MOUNT, "readOnly": True}],
         "resources": {"requests": dict(amounts), "limits": dict(amounts)},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": runner_container_security_context(),
     }
 
 
@@ -197,12 +191,7 @@ def deployment_manifest(
                             "labelSelector": {"matchLabels": pod_selector(model)},
                         }
                     ],
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": RUNNER_UID,
-                        "runAsGroup": RUNNER_UID,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": runner_pod_security_context(),
                     "containers": [container_manifest(runner_image)],
                     "volumes": [{"name": "golden", "configMap": {"name": files.config_map_name}}],
                 },

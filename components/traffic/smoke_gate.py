@@ -25,12 +25,11 @@ from components.catalog.stack_config import StackConfig
 from components.naming import PART_OF, content_hash, version_object_name
 from components.traffic.mesh import job_pod_annotations
 from components.traffic.names import smoke_service_account_name, version_endpoint
+from components.workload.runner import runner_container_security_context, runner_pod_security_context
 
 CHECKER_FILE = "smoke_check.py"
 SPEC_FILE = "spec.json"
 MOUNT = "/smoke"
-# Non-root numeric identity: python images run as root by default, which `runAsNonRoot` refuses.
-RUNNER_UID = 65532
 MAX_BACKOFF_SECONDS = 30  # the checker's own cap on one backoff
 STARTUP_ALLOWANCE_SECONDS = 120  # image pull and the sidecar's start, before the first request
 
@@ -131,12 +130,7 @@ def _container(runner_image: str) -> dict[str, Any]:
             "requests": {"cpu": "100m", "memory": "128Mi"},
             "limits": {"cpu": "500m", "memory": "256Mi"},
         },
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": runner_container_security_context(),
     }
 
 
@@ -185,12 +179,7 @@ def job_manifest(
                     "serviceAccountName": smoke_service_account_name(run.model),
                     "automountServiceAccountToken": False,
                     **pull_secrets,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": RUNNER_UID,
-                        "runAsGroup": RUNNER_UID,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": runner_pod_security_context(),
                     "containers": [_container(runner_image)],
                     "volumes": [{"name": "smoke", "configMap": {"name": run.config_map_name}}],
                 },
