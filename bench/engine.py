@@ -1,6 +1,7 @@
 """The real Pulumi engine on synthetic catalogs of N models, beside the offline engine on the same files.
 
-    .venv/bin/python bench/engine.py --sizes 10,100 [--keep DIR] [--timeout 3600]
+    .venv/bin/python bench/engine.py --sizes 10,100,1000 [--keep DIR] [--timeout 3600]
+        [--with-checkpoints-up-to 10] [--pprof]
 
 For every N it writes a project (bench/synthetic.py: `Pulumi.bench.yaml`, a render stack, and
 `models.yaml`) with the program (`__main__.py`, `components/`) copied in, on a `file://` backend of its
@@ -14,6 +15,12 @@ and Kubernetes provider, no network), and runs, in this order, each once:
     pulumi preview 1  pulumi preview   after the same one-model change as the offline preview
     pulumi up 1       pulumi up --skip-preview of that change
 
+Every pulumi command runs with `PULUMI_SKIP_CHECKPOINTS=true`, as the pull-request workflow runs its
+preview (docs/performance.md, "Under the real engine": a preview discards its snapshot, yet by default
+serializes and verifies the whole of it after every step; an `up` on a file backend rewrites the whole
+state file after every step). Up to `--with-checkpoints-up-to` models (default 10) the first preview and
+up run a second time with the engine's defaults (`… (checkpoints)`), on a fresh stack, to show that cost.
+
 Where the time goes, for every pulumi command:
 
 - CPU by process, from /proc sampled every 0.2 s over the command's process tree (a process's last sample
@@ -24,6 +31,10 @@ Where the time goes, for every pulumi command:
   (CLI, plugins, stack and secrets until the prelude event), steps (prelude to the last resource event:
   program, engine and provider working concurrently), and finish (the last resource event to exit:
   summary and the final checkpoint).
+- With `--pprof`: the CLI's own CPU profile (`pulumi --profiling`, Go's pprof), summarized as the share
+  of the engine's CPU samples under the engine functions that matter here (saving snapshots, executing
+  steps, serving the program's gRPC calls, logging, the garbage collector), and `go tool pprof -top`'s
+  heaviest functions. The profiles stay under `--keep` for `go tool pprof`.
 
 Prints one table (wall s / CPU s of the whole process tree) and the breakdowns; no assertions, no timing
 thresholds.
@@ -108,6 +119,8 @@ class Run:
     cpu_by: dict[str, float]
     phases: dict[str, float] = field(default_factory=dict)
     events: dict[str, int] = field(default_factory=dict)
+    pprof: dict[str, float] = field(default_factory=dict)
+    """Share (%) of the CLI's CPU samples under each of PPROF_PARTS (`--pprof`)."""
 
     @property
     def cpu(self) -> float:
@@ -179,11 +192,56 @@ def project_with_program(directory: Path, n: int) -> Path:
     return project
 
 
-def bench_size(engine: Pulumi, n: int, work: Path, timeout: float) -> dict[str, Run]:
+SKIP_CHECKPOINTS = {"PULUMI_SKIP_CHECKPOINTS": "true"}
+
+# Engine functions whose cumulative share of the CLI's CPU samples says where its time goes (they nest:
+# a step executes inside the gRPC call that registered it, so the shares may add up past 100 %).
+PPROF_PARTS = {
+    "saving snapshots": "backend.(*SnapshotManager).saveSnapshot",
+    "executing steps": "deploy.(*stepExecutor).worker",
+    "serving gRPC": "grpc.(*Server).handleStream",
+    "logging": "logging.VerboseLogger.Infof",
+    "garbage collector": "runtime.gcBgMarkWorker",
+}
+
+
+def pprof_summary(binary: Path, profile: Path) -> tuple[dict[str, float], list[str]] | None:
+    """Each of PPROF_PARTS's cumulative share of `profile`'s samples, and the heaviest functions by their
+    own time; None when `go` is not on PATH or the profile cannot be read."""
+    go = shutil.which("go")
+    if go is None or not profile.is_file():
+        return None
+
+    def top(*flags: str) -> list[str]:
+        result = subprocess.run(
+            [go, "tool", "pprof", "-top", *flags, str(binary), str(profile)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        return result.stdout.splitlines() if result.returncode == 0 else []
+
+    shares: dict[str, float] = {}
+    for line in top("-cum", "-nodecount=5000"):
+        fields = line.split()
+        if len(fields) < 6 or not fields[4].endswith("%"):
+            continue
+        name = " ".join(fields[5:])
+        for part, function in PPROF_PARTS.items():
+            if part not in shares and name.endswith(function):
+                shares[part] = float(fields[4].rstrip("%"))
+    heaviest = [line for line in top("-nodecount=8") if line.strip().endswith(")") or "." in line][-8:]
+    return shares, heaviest
+
+
+def bench_size(
+    engine: Pulumi, n: int, work: Path, timeout: float, *, with_checkpoints: bool, pprof: bool
+) -> dict[str, Run]:
     project = project_with_program(work / f"n{n}" / "project", n)
     base = write_project(work / f"n{n}" / "base", base_catalog(n), synthetic_stack_config(n))
     modelstack = [sys.executable, "-m", "modelstack"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # A render cache of this size's own: the render below is cold, the preview after it warm.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MODELSTACK_CACHE_DIR": str(work / f"n{n}" / "cache")}
     subprocess.run(
         [*modelstack, "render", "--stack", STACK, "--out", str(work / f"n{n}" / "base-render")],
         cwd=base,
@@ -214,13 +272,15 @@ def bench_size(engine: Pulumi, n: int, work: Path, timeout: float) -> dict[str, 
         False,
         timeout,
     )
-    engine = engine.with_backend(work / f"n{n}" / "state")
-    engine.run(project, "stack", "init", STACK)
-    pulumi = [str(engine.toolchain.pulumi), "--non-interactive", "--color=never"]
-    # `--json` streams the engine's events (a preview only with this variable; pulumi v3.274).
-    streaming = {**engine.env(), "PULUMI_ENABLE_STREAMING_JSON_PREVIEW": "true"}
+    profiles = work / f"n{n}" / "pprof"
+    profiles.mkdir(parents=True, exist_ok=True)
 
-    def real(label: str, *args: str) -> None:
+    def real(target: Pulumi, label: str, extra_env: dict[str, str], *args: str) -> None:
+        pulumi = [str(target.toolchain.pulumi), "--non-interactive", "--color=never"]
+        if pprof:
+            pulumi.append(f"--profiling={profiles / label.replace(' ', '-')}")
+        # `--json` streams the engine's events (a preview only with this variable; pulumi v3.274).
+        streaming = {**target.env(), "PULUMI_ENABLE_STREAMING_JSON_PREVIEW": "true", **extra_env}
         runs[label] = run = sampled(
             [*pulumi, *args, "--stack", STACK, "--json"], project, streaming, True, timeout
         )
@@ -229,18 +289,47 @@ def bench_size(engine: Pulumi, n: int, work: Path, timeout: float) -> dict[str, 
             f"N = {n} {label}: {run.wall:.1f} s wall, {run.cpu:.1f} s CPU {run.cpu_by}, phases {run.phases}",
             flush=True,
         )
+        if pprof:
+            found = sorted(profiles.glob(f"{label.replace(' ', '-')}.*.cpu"))
+            summary = pprof_summary(target.toolchain.pulumi, found[-1]) if found else None
+            if summary is not None:
+                shares, heaviest = summary
+                run.pprof = shares
+                print(f"  engine CPU samples under: {shares}", flush=True)
+                print("\n".join(f"    {line}" for line in heaviest), flush=True)
 
-    real("pulumi preview", "preview")
-    real("pulumi up", "up", "--yes", "--skip-preview")
+    if with_checkpoints:
+        # The engine's defaults, on a stack of their own, before the measured stack exists.
+        defaults = engine.with_backend(work / f"n{n}" / "state-checkpoints")
+        defaults.run(project, "stack", "init", STACK)
+        real(defaults, "pulumi preview (checkpoints)", {}, "preview")
+        real(defaults, "pulumi up (checkpoints)", {}, "up", "--yes", "--skip-preview")
+        for state in project.glob("build/*"):
+            shutil.rmtree(
+                state, ignore_errors=True
+            )  # the render stack's files: the next up writes them again
+    engine = engine.with_backend(work / f"n{n}" / "state")
+    engine.run(project, "stack", "init", STACK)
+    real(engine, "pulumi preview", SKIP_CHECKPOINTS, "preview")
+    real(engine, "pulumi up", SKIP_CHECKPOINTS, "up", "--yes", "--skip-preview")
     # The offline preview's change, the other way round: the head's canary weight goes to the base's.
     (project / "models.yaml").write_text((base / "models.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    real("pulumi preview 1", "preview")
-    real("pulumi up 1", "up", "--yes", "--skip-preview")
+    real(engine, "pulumi preview 1", SKIP_CHECKPOINTS, "preview")
+    real(engine, "pulumi up 1", SKIP_CHECKPOINTS, "up", "--yes", "--skip-preview")
     return runs
 
 
 def report(results: dict[int, dict[str, Run]]) -> str:
-    labels = ["render", "preview", "pulumi preview", "pulumi up", "pulumi preview 1", "pulumi up 1"]
+    labels = [
+        "render",
+        "preview",
+        "pulumi preview (checkpoints)",
+        "pulumi up (checkpoints)",
+        "pulumi preview",
+        "pulumi up",
+        "pulumi preview 1",
+        "pulumi up 1",
+    ]
     lines = [
         "| N | " + " | ".join(labels) + " |",
         "|---|" + "---|" * len(labels),
@@ -269,6 +358,14 @@ def report(results: dict[int, dict[str, Run]]) -> str:
                 f"{c['provider']:.1f} | {p.get('start-up', 0):.1f} | {p.get('steps', 0):.1f} | "
                 f"{p.get('finish', 0):.1f} | {steps} |"
             )
+    profiled = [(n, label, run) for n, runs in results.items() for label, run in runs.items() if run.pprof]
+    if profiled:
+        parts = list(PPROF_PARTS)
+        lines += ["", "Share of the CLI's CPU samples (%) under (nested, so rows may exceed 100):", ""]
+        lines += ["| N | command | " + " | ".join(parts) + " |", "|---|---|" + "---|" * len(parts)]
+        for n, label, run in profiled:
+            cells = [f"{run.pprof[part]:.1f}" if part in run.pprof else "0" for part in parts]
+            lines.append(f"| {n} | {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -279,6 +376,13 @@ def main() -> None:
         "--keep", type=Path, default=None, help="Keep the projects, states and event logs here."
     )
     parser.add_argument("--timeout", type=float, default=3600, help="Seconds any one command may run.")
+    parser.add_argument(
+        "--with-checkpoints-up-to",
+        type=int,
+        default=10,
+        help="Also run the first preview and up with the engine's default checkpoints up to this N.",
+    )
+    parser.add_argument("--pprof", action="store_true", help="Profile the CLI (pulumi --profiling).")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     toolchain = build_toolchain()
@@ -294,7 +398,14 @@ def main() -> None:
     results: dict[int, dict[str, Run]] = {}
     for n in sizes:
         try:
-            results[n] = bench_size(engine, n, work, args.timeout)
+            results[n] = bench_size(
+                engine,
+                n,
+                work,
+                args.timeout,
+                with_checkpoints=n <= args.with_checkpoints_up_to,
+                pprof=args.pprof,
+            )
         except TimeoutError as exc:
             print(f"N = {n}: {exc}", flush=True)
             break

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RENDER_DIR = "build/dev-manifests"  # Pulumi.dev.yaml: modelstack:kubernetes.renderDir
 PASSPHRASE = "modelstack-engine-tests"
 COMMAND_TIMEOUT_S = 600
+SKIP_CHECKPOINTS = "PULUMI_SKIP_CHECKPOINTS"
 
 
 class EngineError(RuntimeError):
@@ -172,7 +173,12 @@ class Pulumi:
         )
 
     def preview_json(self, cwd: Path, stack: str, *extra: str) -> dict[str, Any]:
-        result = self.run(cwd, "preview", "--stack", stack, "--json", *extra)
+        """`pulumi preview --json` as the pull-request workflow runs it: without the checkpoints a
+        preview discards (test_preview_checkpoints.py shows it plans the same and writes no state)."""
+        skipping = Pulumi(
+            self.toolchain, self.home, self.backend, {SKIP_CHECKPOINTS: "true", **self.extra_env}
+        )
+        result = skipping.run(cwd, "preview", "--stack", stack, "--json", *extra)
         return json.loads(result.stdout)
 
     def outputs(self, cwd: Path, stack: str, *extra: str) -> dict[str, Any]:

@@ -182,6 +182,18 @@ def test_pulumi_preview_runs_the_policy_pack_and_comments_only_where_secrets_exi
     assert job["permissions"]["pull-requests"] == "write"
 
 
+def test_pulumi_preview_skips_the_checkpoints_a_preview_discards() -> None:
+    job = workflow("pull-request.yml")["jobs"]["pulumi"]
+    assert job["env"]["PULUMI_SKIP_CHECKPOINTS"] == "true"
+
+
+def test_pulumi_up_keeps_the_engines_checkpoints() -> None:
+    doc = workflow("deploy.yml")
+    for name, job in doc["jobs"].items():
+        env = {**doc.get("env", {}), **job.get("env", {})}
+        assert "PULUMI_SKIP_CHECKPOINTS" not in env, f"{name}: an up must checkpoint every step"
+
+
 def test_main_runs_pulumi_up_of_the_touched_cluster_stacks_bases_before_shards() -> None:
     doc = workflow("deploy.yml")
     assert doc["on"] == {"push": {"branches": ["main"]}}
