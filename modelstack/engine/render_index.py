@@ -28,16 +28,21 @@ def _files(directory: Path) -> dict[str, os.stat_result] | None:
     """Every `*.yaml` file below `directory` by its render key, with its metadata; None when the tree
     holds a symbolic link (read such a directory whole, as `diff.read_render` does)."""
     found: dict[str, os.stat_result] = {}
-    top = str(directory)
-    for here, dirs, files in os.walk(top):
-        for name in dirs + files:
-            if os.path.islink(os.path.join(here, name)):
-                return None
-        relative = os.path.relpath(here, top)
-        for name in files:
-            if name.endswith(".yaml"):
-                key = name if relative == "." else f"{relative.replace(os.sep, '/')}/{name}"
-                found[key] = os.stat(os.path.join(here, name))
+    # os.scandir's entries know their type from the directory itself: one lstat per file and no
+    # path joins, where os.walk plus islink plus stat took ~0.4 s for a 17,500-file render.
+    pending = [(str(directory), "")]
+    while pending:
+        here, prefix = pending.pop(0)
+        subdirectories: list[tuple[str, str]] = []
+        with os.scandir(here) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    return None
+                if entry.is_dir():
+                    subdirectories.append((entry.path, f"{prefix}{entry.name}/"))
+                elif entry.name.endswith(".yaml"):
+                    found[prefix + entry.name] = entry.stat(follow_symlinks=False)
+        pending[:0] = subdirectories  # depth first, in the order os.walk visits them
     return found
 
 
