@@ -62,7 +62,7 @@ bench: setup
 # models (docs/performance.md, "Under the real engine"; SIZES=10,100,1000 for more).
 SIZES ?= 10,100
 bench-engine: setup engine
-	$(PY) bench/engine.py --sizes $(SIZES)
+	$(PY) bench/engine.py --sizes $(SIZES) --pprof
 
 clean:
 	rm -rf rendered build .pytest_cache .mypy_cache .ruff_cache
