@@ -54,9 +54,19 @@ test: setup engine cluster-toolchain
 stop-servers:
 	@bash scripts/stop-servers.sh
 
-bench: setup
-	$(PY) bench/run.py
-	$(PY) bench/cache.py
+# One run, one table (docs/performance.md): the offline engine beside its floors and the cdk8s peer at
+# BENCH_SIZES, the render cache at the largest, the real engine at ENGINE_SIZES, then bench/summary.py's
+# table of all of them with each goal met or not. Figures also land in build/bench/*.json.
+BENCH_SIZES ?= 10,100,1000
+BENCH_MODELS ?= 1000
+ENGINE_SIZES ?= 10,100
+REPEAT ?= 3
+bench: setup engine
+	@mkdir -p build/bench
+	$(PY) bench/run.py --sizes $(BENCH_SIZES) --repeat $(REPEAT) --json build/bench/run.json
+	$(PY) bench/cache.py --models $(BENCH_MODELS) --repeat $(REPEAT) --json build/bench/cache.json
+	$(PY) bench/engine.py --sizes $(ENGINE_SIZES) --json build/bench/engine.json
+	$(PY) bench/summary.py --run build/bench/run.json --cache build/bench/cache.json --engine build/bench/engine.json
 
 # The real Pulumi engine (preview and up of a render stack) beside the offline engine, at 10 and 100
 # models (docs/performance.md, "Under the real engine"; SIZES=10,100,1000 for more).

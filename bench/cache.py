@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import json
 import os
 import shutil
 import statistics
@@ -44,6 +45,19 @@ from bench.run import base_catalog, machine
 from bench.synthetic import STACK, model_name, synthetic_catalog, synthetic_stack_config, write_project
 
 Sample = tuple[float, float]
+
+IMPORTS_FLOOR = (
+    "import modelstack.cli, modelstack.engine.preview, modelstack.engine.incremental, "
+    "modelstack.engine.render, components.program, components.validation.loader, pulumi.runtime.mocks"
+)
+"""What a warm one-model preview cannot do without: the interpreter and the modules it imports to validate
+the catalog and run the program for the changed model under the Pulumi SDK's mock runtime."""
+PARSE_FLOOR = (
+    "import yaml\n"
+    "for _ in yaml.parse(open('models.yaml', encoding='utf-8').read(), Loader=yaml.CSafeLoader): pass"
+)
+"""libyaml's parser over the whole catalog, events only (no data built): what re-reading the catalog costs
+at least."""
 
 
 def measure(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[Sample, str]:
@@ -86,6 +100,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="MODELSTACK_JOBS for cold runs")
     parser.add_argument("--keep", type=Path, default=None)
+    parser.add_argument(
+        "--json", type=Path, default=None, help="Also write the figures here (bench/summary.py)."
+    )
     args = parser.parse_args()
     n = args.models
     print(f"machine: {machine()}", flush=True)
@@ -133,6 +150,8 @@ def main() -> None:
             ("preview cold", reset_head, preview, cold_env),
             ("preview warm, 1 model", one_model_change, preview, lambda: warm_env),
             ("preview warm, no change", lambda: None, preview, lambda: warm_env),
+            ("floor: imports", lambda: None, [sys.executable, "-c", IMPORTS_FLOOR], lambda: env),
+            ("floor: parse catalog", lambda: None, [sys.executable, "-c", PARSE_FLOOR], lambda: env),
         ]
         # Prime the warm cache with the head too, so "render warm" is the whole-render entry.
         measure([*modelstack("render"), "--out", out], head, warm_env)
@@ -163,6 +182,14 @@ def main() -> None:
         for path in work.glob("cache-cold-*"):
             shutil.rmtree(path, ignore_errors=True)
     report(samples, f"N = {n}, medians of {args.repeat}, jobs = {args.jobs}")
+    if args.json:
+        medians = {
+            name: [statistics.median(v[0] for v in values), statistics.median(v[1] for v in values)]
+            for name, values in samples.items()
+        }
+        args.json.write_text(
+            json.dumps({"machine": machine(), "models": n, "jobs": args.jobs, "figures": medians}, indent=1)
+        )
 
 
 def report(samples: dict[str, list[Sample]], what: str) -> None:

@@ -383,6 +383,9 @@ def main() -> None:
         help="Also run the first preview and up with the engine's default checkpoints up to this N.",
     )
     parser.add_argument("--pprof", action="store_true", help="Profile the CLI (pulumi --profiling).")
+    parser.add_argument(
+        "--json", type=Path, default=None, help="Also write the figures here (bench/summary.py)."
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     toolchain = build_toolchain()
@@ -412,6 +415,15 @@ def main() -> None:
         print(f"N = {n} done (load {os.getloadavg()[0]:.1f})", flush=True)
         print(report({n: results[n]}), flush=True)
     print("\n" + report(results))
+    if args.json:
+        figures = {
+            str(n): {
+                label: [run.wall, run.cpu, run.events.get("resourcePreEvent", 0)]
+                for label, run in runs.items()
+            }
+            for n, runs in results.items()
+        }
+        args.json.write_text(json.dumps({"load": os.getloadavg()[0], "sizes": figures}, indent=1))
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -12,6 +12,11 @@ runs, each in a fresh process and `--repeat` times (interleaved, so a burst of l
     flat       the same objects as plain pulumi-kubernetes resources, no components (bench/floors.py)
     structured the render's resource tree replayed: the objects under the same, empty, components
     serialize  the same objects written with the fastest YAML writer available (bench/floors.py)
+    cdk8s      the peer: cdk8s synthesizing the same objects, a Chart per model (bench/cdk8s.py)
+
+`validate`, `render` and `preview` run with `--no-cache`: the whole program every time, as before the
+render cache (bench/cache.py measures the cached runs; without the flag every run after the first would
+be a cache hit).
 
 and prints, as medians, wall time, CPU time (user + system) and peak RSS of each process (from
 `os.wait4`, so per process), the render/floor ratios and the time per model. A 1-model render is
@@ -39,6 +44,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import cdk8s
 from bench.synthetic import (
     CANARY_WEIGHT,
     STABLE_WEIGHT,
@@ -79,11 +85,11 @@ class Figure:
         )
 
 
-def measure(command: list[str], cwd: Path) -> Sample:
+def measure(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> Sample:
     """Run `command` to completion; its wall time, CPU time and peak RSS (of that process alone)."""
     with tempfile.TemporaryFile() as output:
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=cwd, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -111,19 +117,34 @@ class Workload:
     resources: int
     preview_steps: int
 
-    def commands(self, scratch: Path) -> dict[str, tuple[list[str], Path]]:
+    def commands(self, scratch: Path) -> dict[str, tuple[list[str], Path, dict[str, str] | None]]:
         py = sys.executable
-        return {
-            "validate": (modelstack("validate"), self.project),
-            "render": ([*modelstack("render"), "--out", str(scratch / "render")], self.project),
-            "preview": (
-                [*modelstack("preview"), "--base-dir", str(self.base_render), "--json"],
+        commands: dict[str, tuple[list[str], Path, dict[str, str] | None]] = {
+            "validate": (modelstack("validate"), self.project, None),
+            "render": (
+                [*modelstack("render", "--no-cache"), "--out", str(scratch / "render")],
                 self.project,
+                None,
             ),
-            "flat": ([py, FLOORS, "flat", str(self.manifests)], self.project),
-            "structured": ([py, FLOORS, "structured", str(self.manifests)], self.project),
-            "serialize": ([py, FLOORS, "serialize", str(self.manifests), str(scratch / "ser")], self.project),
+            "preview": (
+                [*modelstack("preview", "--no-cache"), "--base-dir", str(self.base_render), "--json"],
+                self.project,
+                None,
+            ),
+            "flat": ([py, FLOORS, "flat", str(self.manifests)], self.project, None),
+            "structured": ([py, FLOORS, "structured", str(self.manifests)], self.project, None),
+            "serialize": (
+                [py, FLOORS, "serialize", str(self.manifests), str(scratch / "ser")],
+                self.project,
+                None,
+            ),
         }
+        try:
+            command, env = cdk8s.synth_command(self.manifests, scratch / "cdk8s")
+            commands["cdk8s"] = (command, self.project, env)
+        except cdk8s.PeerUnavailableError as exc:
+            print(f"  cdk8s peer not measured: {exc}", flush=True)
+        return commands
 
 
 def base_catalog(n: int) -> dict[str, Any]:
@@ -140,7 +161,7 @@ def prepare(n: int, directory: Path) -> Workload:
     project = synthetic_project(directory / "head", n)
     base = write_project(directory / "base", base_catalog(n), synthetic_stack_config(n))
     base_render = directory / "base-render"
-    measure([*modelstack("render"), "--out", str(base_render)], base)
+    measure([*modelstack("render", "--no-cache"), "--out", str(base_render)], base)
     manifests = directory / "manifests.json"
     described = subprocess.run(
         [sys.executable, FLOORS, "prepare", str(project), str(manifests)],
@@ -150,7 +171,7 @@ def prepare(n: int, directory: Path) -> Workload:
     )
     counts = json.loads(described.stdout.strip().splitlines()[-1])
     plan = subprocess.run(
-        [*modelstack("preview"), "--base-dir", str(base_render), "--json"],
+        [*modelstack("preview", "--no-cache"), "--base-dir", str(base_render), "--json"],
         cwd=project,
         check=True,
         capture_output=True,
@@ -164,8 +185,8 @@ def run_size(n: int, repeat: int, directory: Path, log: Any) -> tuple[Workload, 
     workload = prepare(n, directory)
     samples: dict[str, list[Sample]] = {}
     for attempt in range(repeat):
-        for name, (command, cwd) in workload.commands(directory / "scratch").items():
-            sample = measure(command, cwd)
+        for name, (command, cwd, env) in workload.commands(directory / "scratch").items():
+            sample = measure(command, cwd, env)
             samples.setdefault(name, []).append(sample)
             print(
                 f"  N={n} #{attempt + 1} {name:9s} wall {sample.wall:7.2f} s  cpu {sample.cpu:7.2f} s  "
@@ -189,7 +210,7 @@ def repeats_for(n: int, repeat: int) -> int:
 def fixed_cost(repeat: int, directory: Path) -> Figure:
     """What a render pays whatever N: a 1-model catalog."""
     project = synthetic_project(directory / "one", 1)
-    command = [*modelstack("render"), "--out", str(directory / "one-render")]
+    command = [*modelstack("render", "--no-cache"), "--out", str(directory / "one-render")]
     return Figure.of([measure(command, project) for _ in range(repeat)])
 
 
@@ -218,15 +239,15 @@ def _timing(figure: Figure) -> str:
 
 def table(results: list[tuple[Workload, dict[str, Figure]]], fixed: Figure) -> str:
     header = (
-        "| N | objects | resources | res./model | validate | render | preview | flat floor | "
-        "structured floor | serialize floor | render/flat (CPU) | render/structured (CPU) | "
-        "render/serialize (CPU) | preview/render (wall) | render ms/model | marginal ms/model | "
-        "slope ms/model |"
+        "| N | objects | resources | res./model | validate | render | preview | cdk8s peer | flat floor | "
+        "structured floor | serialize floor | render/cdk8s (wall) | render/flat (CPU) | "
+        "render/structured (CPU) | render/serialize (CPU) | preview/render (wall) | render ms/model | "
+        "marginal ms/model | slope ms/model |"
     )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     previous: tuple[int, float] | None = None
     for workload, fig in results:
-        render, n = fig["render"], workload.n
+        render, n, peer = fig["render"], workload.n, fig.get("cdk8s")
         marginal = (render.cpu - fixed.cpu) / (n - 1) * 1000 if n > 1 else float("nan")
         # CPU per added model since the previous size: two large times, so far less noisy than `marginal`
         # at small N (the difference of two ~1 s times).
@@ -237,7 +258,9 @@ def table(results: list[tuple[Workload, dict[str, Figure]]], fixed: Figure) -> s
         lines.append(
             f"| {n} | {workload.objects} | {workload.resources} | {workload.resources / n:.1f} | "
             f"{_timing(fig['validate'])} | {_timing(render)} | {_timing(fig['preview'])} | "
+            f"{_timing(peer) if peer else 'not run'} | "
             f"{_timing(fig['flat'])} | {_timing(fig['structured'])} | {_timing(fig['serialize'])} | "
+            f"{_ratio(render.wall, peer.wall) if peer else '–'} | "
             f"{_ratio(render.cpu, fig['flat'].cpu)} | {_ratio(render.cpu, fig['structured'].cpu)} | "
             f"{_ratio(render.cpu, fig['serialize'].cpu)} | "
             f"{_ratio(fig['preview'].wall, render.wall)} | "
@@ -254,6 +277,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="10,100,1000", help="Catalog sizes N, comma-separated.")
     parser.add_argument("--repeat", type=int, default=3, help="Runs of each measurement (median).")
     parser.add_argument("--keep", type=Path, default=None, help="Keep the projects and renders here.")
+    parser.add_argument(
+        "--json", type=Path, default=None, help="Also write the figures here (bench/summary.py)."
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
 
@@ -273,6 +299,16 @@ def main() -> None:
     print(table(results, fixed))
     for workload, _ in results:
         print(f"N={workload.n}: preview of one canary weight change planned {workload.preview_steps} step(s)")
+    if args.json:
+        figures = {
+            str(workload.n): {
+                "objects": workload.objects,
+                "resources": workload.resources,
+                "figures": {name: [f.wall, f.cpu, f.rss_mb] for name, f in fig.items()},
+            }
+            for workload, fig in results
+        }
+        args.json.write_text(json.dumps({"machine": machine(), "sizes": figures}, indent=1))
 
 
 if __name__ == "__main__":
