@@ -180,6 +180,8 @@ class _Builder:
         self._log: list[tuple[Path, str, tuple[int, int]]] = []
         self._documents = 0
         self.result: Any = None
+        self._resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
+        self._constructed: dict[tuple[str, str, str | None], Any] = {}
 
     # -- positions -------------------------------------------------------------------------------------
     def _locate(self, path: Path, kind: str, where: tuple[int, int]) -> None:
@@ -197,13 +199,17 @@ class _Builder:
 
     # -- events ----------------------------------------------------------------------------------------
     def feed(self, event: yaml.Event) -> None:
-        if isinstance(event, yaml.ScalarEvent):
-            self._check_tag(event, scalar=True)
-            self._scalar(event)
-        elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+        # By exact type, commonest first: the parser yields these classes themselves, never subclasses,
+        # and a catalog is ~150,000 events.
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            if event.tag is not None:  # type: ignore[attr-defined]
+                self._check_tag(event, scalar=True)
+            self._scalar(event)  # type: ignore[arg-type]
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
             self._check_tag(event, scalar=False)
-            self._open(event)
-        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            self._open(event)  # type: ignore[arg-type]
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
             self._close()
         elif isinstance(event, yaml.AliasEvent):
             self._alias(event)
@@ -269,18 +275,31 @@ class _Builder:
     def _construct(self, event: yaml.ScalarEvent, where: tuple[int, int]) -> Any:
         tag = event.tag
         if tag is None:
-            tag = self._loader.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+            # A catalog repeats a few hundred plain scalars (names, sizes, true, 1) tens of thousands of
+            # times; the resolver's regular expressions were a quarter of loading one.
+            memo = (event.value, event.implicit)
+            tag = self._resolved.get(memo)
+            if tag is None:
+                tag = self._loader.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[no-untyped-call]
+                self._resolved[memo] = tag
         if tag in (_STR_TAG, "!"):
             return event.value
         if tag == _MERGE_TAG:
             raise self._fail(where, "merge keys ('<<') are not supported — write the keys out")
+        # Every non-string scalar is immutable (int, float, bool, None, a timestamp, bytes): one object per
+        # spelling is shared. Failures are not kept; each is raised where it occurs.
+        constructed = (tag, event.value, event.style)
+        if constructed in self._constructed:
+            return self._constructed[constructed]
         node = yaml.ScalarNode(tag, event.value, None, None, event.style)
         try:
-            return self._loader.construct_object(node, deep=True)
+            value = self._loader.construct_object(node, deep=True)
         except (ValueError, OverflowError, yaml.YAMLError):
             raise self._fail(
                 where, f"{event.value[:40]!r} cannot be read as a {tag.rsplit(':', 1)[-1]} — quote it"
             ) from None
+        self._constructed[constructed] = value
+        return value
 
     def _key(self, frame: _Frame, key: Any, where: tuple[int, int]) -> None:
         if not isinstance(key, str | int | float | bool) or key is None:

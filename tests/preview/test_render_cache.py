@@ -363,9 +363,56 @@ def test_trimming_keeps_the_cache_under_its_bound_dropping_the_least_recently_us
 
     cache.trim()
 
-    kept = sorted(int(p.name, 16) for p in tmp_path.rglob("*") if p.is_file())
-    assert sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file()) <= 40_000 * 0.8
+    entries = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "usage"]
+    kept = sorted(int(p.name, 16) for p in entries)
+    assert sum(p.stat().st_size for p in entries) <= 40_000 * 0.8
     assert kept == list(range(10 - len(kept), 10))
+
+
+def _entries_size(directory: Path) -> int:
+    return sum(p.stat().st_size for p in directory.rglob("*") if p.is_file() and p.name != "usage")
+
+
+def test_a_run_that_stays_within_the_bound_is_added_to_the_ledger_without_walking_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = RenderCache(tmp_path, max_bytes=1_000_000)
+    first.put("kind", "aa" * 32, "x" * 10_000)
+    first.trim()  # no ledger yet: walks, and records the size it found
+    second = RenderCache(tmp_path, max_bytes=1_000_000)
+    second.put("kind", "bb" * 32, "y" * 10_000)
+
+    def no_walk(*_: object) -> None:
+        raise AssertionError("walked the cache")
+
+    monkeypatch.setattr(os, "walk", no_walk)
+    second.trim()
+
+    ledger = [int(line) for line in (tmp_path / "usage").read_text().split()]
+    assert sum(ledger) == _entries_size(tmp_path)
+
+
+def test_runs_whose_ledger_passes_the_bound_trim_the_cache_under_it(tmp_path: Path) -> None:
+    for i in range(10):
+        cache = RenderCache(tmp_path, max_bytes=40_000)
+        cache.put("kind", f"{i:064x}", "x" * 10_000)
+        cache.trim()
+
+    assert _entries_size(tmp_path) <= 40_000
+    assert int((tmp_path / "usage").read_text().split()[0]) <= 40_000
+
+
+def test_a_damaged_ledger_means_the_cache_is_walked_again(tmp_path: Path) -> None:
+    for i in range(5):
+        RenderCache(tmp_path).put("kind", f"{i:064x}", "x" * 10_000)
+    (tmp_path / "usage").write_text("12\nnot a number\n")
+    cache = RenderCache(tmp_path, max_bytes=20_000)
+    cache.put("kind", f"{9:064x}", "x" * 10_000)
+
+    cache.trim()
+
+    assert _entries_size(tmp_path) <= 20_000 * 0.8
+    assert (tmp_path / "usage").read_text().split() == [str(_entries_size(tmp_path))]
 
 
 def test_an_edited_golden_set_file_declares_its_model_again(
