@@ -16,6 +16,8 @@ each in a fresh process (wall, and CPU of the process and its workers), medians 
     preview warm, 1 model     the cache holds every model but the changed one (each run changes model 0's
                               weight to a value not seen before, so each is a real one-model miss)
     preview warm, no change   the same head again
+    floor: imports            the interpreter and the modules a one-model preview imports, nothing run
+    floor: parse catalog      libyaml's parser over the head's models.yaml, events only
 
 Cold runs get a fresh cache directory each; warm ones share one primed before they are timed. The cached
 and uncached renders are compared byte for byte, and the cached and uncached previews' JSON plans too

@@ -274,10 +274,29 @@ def oversized_host_requests(
     return found
 
 
+_PLANS: dict[tuple[Any, ...], tuple[PoolPlan, tuple[Any, ...]]] = {}
+_PLANS_KEPT = 64
+
+
 def plan_pool(pool: NodePool, versions: Iterable[Placed], overhead: PodOverhead = NO_OVERHEAD) -> PoolPlan:
-    """The plan of one pool for the versions placed on it (unschedulable ones left out)."""
-    placed = [(m, v, spec) for m, v, spec in versions if _schedulable(pool, m, spec, overhead)]
-    return PoolPlan(pool, (*_accelerator_dimensions(pool, placed), *_host_dimensions(pool, placed, overhead)))
+    """The plan of one pool for the versions placed on it (unschedulable ones left out).
+
+    A run plans the same pools twice, for the capacity rule and for the stack's exports, from the same
+    (frozen) catalog objects: the second is the first's plan. Keyed by the objects' identities and each
+    pod's overhead by value; the memo holds the objects, so no identity is reused while it is kept."""
+    placed_all = tuple(versions)
+    key = (
+        id(pool),
+        tuple((m, v, id(spec), overhead.cpu(m), overhead.memory_gib(m)) for m, v, spec in placed_all),
+    )
+    if (kept := _PLANS.get(key)) is not None:
+        return kept[0]
+    placed = [(m, v, spec) for m, v, spec in placed_all if _schedulable(pool, m, spec, overhead)]
+    plan = PoolPlan(pool, (*_accelerator_dimensions(pool, placed), *_host_dimensions(pool, placed, overhead)))
+    if len(_PLANS) >= _PLANS_KEPT:
+        _PLANS.pop(next(iter(_PLANS)))
+    _PLANS[key] = (plan, (pool, placed_all))
+    return plan
 
 
 def plan_capacity(
