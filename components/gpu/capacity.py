@@ -291,12 +291,16 @@ def plan_pool(pool: NodePool, versions: Iterable[Placed], overhead: PodOverhead 
     )
     if (kept := _PLANS.get(key)) is not None:
         return kept[0]
-    placed = [(m, v, spec) for m, v, spec in placed_all if _schedulable(pool, m, spec, overhead)]
-    plan = PoolPlan(pool, (*_accelerator_dimensions(pool, placed), *_host_dimensions(pool, placed, overhead)))
+    plan = _plan_pool(pool, placed_all, overhead)
     if len(_PLANS) >= _PLANS_KEPT:
         _PLANS.pop(next(iter(_PLANS)))
     _PLANS[key] = (plan, (pool, placed_all))
     return plan
+
+
+def _plan_pool(pool: NodePool, versions: Iterable[Placed], overhead: PodOverhead) -> PoolPlan:
+    placed = [(m, v, spec) for m, v, spec in versions if _schedulable(pool, m, spec, overhead)]
+    return PoolPlan(pool, (*_accelerator_dimensions(pool, placed), *_host_dimensions(pool, placed, overhead)))
 
 
 def plan_capacity(
@@ -346,7 +350,10 @@ def _overflow(pool: NodePool, versions: list[Placed], bound: Bound, overhead: Po
     if full.fits(bound):
         return None
     first = next(
-        i for i in range(1, len(versions) + 1) if not plan_pool(pool, versions[:i], overhead).fits(bound)
+        # Each prefix is planned once: not memoized (its key would cost as much as its plan).
+        i
+        for i in range(1, len(versions) + 1)
+        if not _plan_pool(pool, versions[:i], overhead).fits(bound)
     )
     model, version, spec = versions[first - 1]
     severity = Severity.ERROR if bound is Bound.MIN else Severity.WARNING

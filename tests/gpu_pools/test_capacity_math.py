@@ -174,3 +174,20 @@ def test_quantities_are_exact() -> None:
         Fraction(64 * 2**30),
         Fraction(3, 2),
     ]
+
+
+@given(pool_with_versions(), pool_with_versions())
+def test_a_pool_planned_again_gets_the_plan_computed_afresh_whatever_was_planned_before(
+    first: tuple[NodePool, list[tuple[str, str, VersionSpec]]],
+    second: tuple[NodePool, list[tuple[str, str, VersionSpec]]],
+) -> None:
+    # plan_pool remembers plans by the (frozen) objects' identities: a second plan of the same objects
+    # (the capacity rule, then the stack's exports) must equal a fresh one, and other objects that are
+    # equal in value must never get another pool's plan.
+    from components.gpu.capacity import NO_OVERHEAD, _plan_pool
+
+    for pool, versions in (first, second, first):
+        assert plan_pool(pool, versions) == _plan_pool(pool, versions, NO_OVERHEAD)
+    assert plan_pool(first[0], first[1]) is plan_pool(first[0], first[1])
+    copied = [(m, v, spec.model_copy()) for m, v, spec in second[1]]
+    assert plan_pool(second[0].model_copy(), copied) == _plan_pool(second[0], second[1], NO_OVERHEAD)
