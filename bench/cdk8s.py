@@ -1,8 +1,8 @@
 """The cdk8s peer: cdk8s (the npm package, run by Node.js) synthesizing the render's very objects.
 
 `bench/run.py` times it beside `modelstack render` as the issue's peer figure: the same object set
-(`bench/floors.py prepare` keeps it), one Chart per model, one `ApiObject` per object, one YAML file each
-(`bench/peers/cdk8s_synth.js`). The packages are installed once with npm, pinned, into a cache folder
+(`bench/floors.py prepare` keeps it), one `ApiObject` per object, one YAML file each, under one Chart
+(the peer) and under a Chart per model (our components' shape; `bench/peers/cdk8s_synth.js`). The packages are installed once with npm, pinned, into a cache folder
 outside the repository keyed by their versions (`$MODELSTACK_PEERS_DIR`, else
 `$XDG_CACHE_HOME/modelstack/peers` or `~/.cache/modelstack/peers`); nothing is committed.
 """
@@ -71,9 +71,13 @@ def ensure_cdk8s(log: object = sys.stderr) -> Path:
     return modules
 
 
-def synth_command(manifests: Path, out: Path) -> tuple[list[str], dict[str, str]]:
+SHAPES = ("one-chart", "chart-per-model")
+"""One Chart for every object (the peer figure), or one per model as our components are."""
+
+
+def synth_command(manifests: Path, out: Path, shape: str = "one-chart") -> tuple[list[str], dict[str, str]]:
     """The command that synthesizes `manifests` into `out`, and its environment."""
     modules = ensure_cdk8s()
     node = shutil.which("node")
-    assert node is not None
-    return [node, str(SYNTH), str(manifests), str(out)], {**os.environ, "NODE_PATH": str(modules)}
+    assert node is not None and shape in SHAPES
+    return [node, str(SYNTH), str(manifests), str(out), shape], {**os.environ, "NODE_PATH": str(modules)}

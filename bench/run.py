@@ -12,7 +12,8 @@ runs, each in a fresh process and `--repeat` times (interleaved, so a burst of l
     flat       the same objects as plain pulumi-kubernetes resources, no components (bench/floors.py)
     structured the render's resource tree replayed: the objects under the same, empty, components
     serialize  the same objects written with the fastest YAML writer available (bench/floors.py)
-    cdk8s      the peer: cdk8s synthesizing the same objects, a Chart per model (bench/cdk8s.py)
+    cdk8s      the peer: cdk8s synthesizing the same objects under one Chart (bench/cdk8s.py)
+    cdk8s charts  the same under one Chart per model, our components' shape
 
 `validate`, `render` and `preview` run with `--no-cache`: the whole program every time, as before the
 render cache (bench/cache.py measures the cached runs; without the flag every run after the first would
@@ -140,8 +141,9 @@ class Workload:
             ),
         }
         try:
-            command, env = cdk8s.synth_command(self.manifests, scratch / "cdk8s")
-            commands["cdk8s"] = (command, self.project, env)
+            for shape, name in zip(cdk8s.SHAPES, ("cdk8s", "cdk8s charts"), strict=True):
+                command, env = cdk8s.synth_command(self.manifests, scratch / name.replace(" ", "-"), shape)
+                commands[name] = (command, self.project, env)
         except cdk8s.PeerUnavailableError as exc:
             print(f"  cdk8s peer not measured: {exc}", flush=True)
         return commands
@@ -239,7 +241,7 @@ def _timing(figure: Figure) -> str:
 
 def table(results: list[tuple[Workload, dict[str, Figure]]], fixed: Figure) -> str:
     header = (
-        "| N | objects | resources | res./model | validate | render | preview | cdk8s peer | flat floor | "
+        "| N | objects | resources | res./model | validate | render | preview | cdk8s peer | cdk8s, chart per model | flat floor | "
         "structured floor | serialize floor | render/cdk8s (wall) | render/flat (CPU) | "
         "render/structured (CPU) | render/serialize (CPU) | preview/render (wall) | render ms/model | "
         "marginal ms/model | slope ms/model |"
@@ -259,6 +261,7 @@ def table(results: list[tuple[Workload, dict[str, Figure]]], fixed: Figure) -> s
             f"| {n} | {workload.objects} | {workload.resources} | {workload.resources / n:.1f} | "
             f"{_timing(fig['validate'])} | {_timing(render)} | {_timing(fig['preview'])} | "
             f"{_timing(peer) if peer else 'not run'} | "
+            f"{_timing(fig['cdk8s charts']) if 'cdk8s charts' in fig else 'not run'} | "
             f"{_timing(fig['flat'])} | {_timing(fig['structured'])} | {_timing(fig['serialize'])} | "
             f"{_ratio(render.wall, peer.wall) if peer else '–'} | "
             f"{_ratio(render.cpu, fig['flat'].cpu)} | {_ratio(render.cpu, fig['structured'].cpu)} | "

@@ -24,9 +24,10 @@ def _key(body: dict[str, Any]) -> tuple[str, str, str, str]:
     return (body["apiVersion"], body["kind"], meta.get("namespace", ""), meta["name"])
 
 
-def test_cdk8s_synthesizes_exactly_the_objects_of_the_render(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shape", cdk8s.SHAPES)
+def test_cdk8s_synthesizes_exactly_the_objects_of_the_render(tmp_path: Path, shape: str) -> None:
     try:
-        command, env = cdk8s.synth_command(tmp_path / "manifests.json", tmp_path / "out")
+        command, env = cdk8s.synth_command(tmp_path / "manifests.json", tmp_path / "out", shape)
     except cdk8s.PeerUnavailableError as exc:
         pytest.skip(f"the cdk8s peer cannot be installed here: {exc}")
     project = synthetic_project(tmp_path / "project", N)
