@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 CDK8S_VERSION = "2.70.106"
@@ -49,9 +50,10 @@ def ensure_cdk8s(log: object = sys.stderr) -> Path:
         return modules
     print(f"cdk8s peer: npm install cdk8s@{CDK8S_VERSION} constructs@{CONSTRUCTS_VERSION} into {target}",
           file=log, flush=True)  # fmt: skip
-    partial = target.with_name(target.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # A directory of this process's own, renamed into place when whole: two installs at once (two test
+    # workers) never see each other's half-written node_modules.
+    partial = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
     # --ignore-scripts: neither package needs an install script, and none from the registry should run.
     try:
         result = subprocess.run(
@@ -60,14 +62,22 @@ def ensure_cdk8s(log: object = sys.stderr) -> Path:
             cwd=partial, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=INSTALL_TIMEOUT_S,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
+        shutil.rmtree(partial, ignore_errors=True)
         raise PeerUnavailableError(
             f"npm install did not finish in {INSTALL_TIMEOUT_S} s (no registry?)"
         ) from None
     if result.returncode != 0:
+        shutil.rmtree(partial, ignore_errors=True)
         raise PeerUnavailableError(f"npm install failed: {(result.stderr or result.stdout).strip()[-300:]}")
-    shutil.rmtree(target, ignore_errors=True)
-    partial.rename(target)
-    done.write_text(f"cdk8s {CDK8S_VERSION}, constructs {CONSTRUCTS_VERSION}\n")
+    (partial / done.name).write_text(f"cdk8s {CDK8S_VERSION}, constructs {CONSTRUCTS_VERSION}\n")
+    if done.is_file():  # another process finished first
+        shutil.rmtree(partial, ignore_errors=True)
+        return modules
+    shutil.rmtree(target, ignore_errors=True)  # a half-installed directory from an older layout
+    try:
+        partial.rename(target)
+    except OSError:  # another process renamed its own into place meanwhile
+        shutil.rmtree(partial, ignore_errors=True)
     return modules
 
 
