@@ -76,20 +76,24 @@ class _HoldsOutputError(Exception):
 
 
 def _plain(value: Any, output: type) -> Any:
-    """`value` copied as `_resolved` would return it (tuples as lists), or _HoldsOutputError."""
+    """`value` copied as `_resolved` returns it (tuples as lists, integral floats as ints), or
+    _HoldsOutputError."""
     if isinstance(value, dict):
         return {key: _plain(item, output) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(item, output) for item in value]
     if isinstance(value, output):
         raise _HoldsOutputError
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 
 async def _resolved(value: Any) -> Any:
-    """`value` with every Output in it awaited. `Output.from_input` would lift every dict and list of the
-    stack outputs into Outputs first: a fifth of a render's time with the per-model exports. A part with
-    no Output in it (the contract's models, the capacity plan) is copied without a coroutine per value."""
+    """`value` with every Output in it awaited, normalized (`normalize`) in the same walk. `Output.from_input`
+    would lift every dict and list of the stack outputs into Outputs first: a fifth of a render's time with
+    the per-model exports. A part with no Output in it (the contract's models, the capacity plan) is copied
+    without a coroutine per value."""
     import pulumi
 
     if isinstance(value, dict | list | tuple):
@@ -103,7 +107,7 @@ async def _resolved(value: Any) -> Any:
         return {key: await _resolved(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [await _resolved(item) for item in value]
-    return value
+    return normalize(value)
 
 
 def base_outputs(root: Path, reference: str) -> dict[str, Any]:
@@ -160,7 +164,7 @@ def run_program(
         root_resource = settings.get_root_resource()
         exported = getattr(root_resource, "outputs", {})
 
-        outputs = normalize(_sync_await(_resolved(exported)) or {})
+        outputs = _sync_await(_resolved(exported)) or {}
     manifests = [m for r in mocks.registered if (m := _manifest(r)) is not None]
     lock = versions_lock(stacks[0], manifests) if stacks else {}
     return Render(manifests, outputs, mocks.registered, lock)
