@@ -14,7 +14,7 @@ from components.catalog.errors import CatalogError, Problem, Severity
 from components.catalog.model import ModelSpec
 from components.catalog.pulumi_config import NAMESPACE, Wire, decode, encode
 from components.catalog.shard import ShardRole
-from components.catalog.source import SourceMap, load_yaml
+from components.catalog.source import ParseMemo, SourceMap, load_catalog_yaml, load_yaml
 from components.catalog.stack_config import KubernetesTarget, StackConfig
 from components.catalog.translate import problems_from
 from components.catalog.version import VersionSpec
@@ -134,8 +134,8 @@ class _SchemaPhase:
         return out
 
 
-def _schema_phase(path: Path) -> _SchemaPhase:
-    data, source = load_yaml(path, _display(path))
+def _schema_phase(path: Path, memo: ParseMemo | None = None) -> _SchemaPhase:
+    data, source = load_catalog_yaml(path, _display(path), memo)
     if not isinstance(data, dict):
         raise CatalogError([source.problem((), "the catalog must be a mapping with apiVersion and models")])
     # Validate model by model so one broken model does not hide the rule violations of the others.
@@ -184,9 +184,10 @@ def parse_catalog(path: Path | str) -> Catalog:
     return phase.catalog
 
 
-def load_catalog(path: Path | str, stack: StackConfig) -> LoadedCatalog:
-    """Validate `models.yaml` against the schema and the stack. Raises CatalogError listing every problem."""
-    phase = _schema_phase(Path(path))
+def load_catalog(path: Path | str, stack: StackConfig, memo: ParseMemo | None = None) -> LoadedCatalog:
+    """Validate `models.yaml` against the schema and the stack. Raises CatalogError listing every problem.
+    `memo`: where unchanged model entries' parses are kept between runs (the offline engine's cache)."""
+    phase = _schema_phase(Path(path), memo)
     problems = [*phase.problems, *phase.rule_problems(stack)]
     errors = [p for p in problems if p.severity is Severity.ERROR]
     if errors or phase.catalog is None:
@@ -201,7 +202,7 @@ def _catalog_of(wire: Wire, root: Path, catalog: Path | None) -> Path:
 
 
 def load_project(
-    wire: Wire, source: SourceMap, root: Path, catalog: Path | None = None
+    wire: Wire, source: SourceMap, root: Path, catalog: Path | None = None, memo: ParseMemo | None = None
 ) -> tuple[StackConfig, LoadedCatalog]:
     """The stack configuration and the catalog validated in one run: an invalid stack file is reported
     together with every catalog error that does not need the stack (raises CatalogError with both)."""
@@ -209,7 +210,7 @@ def load_project(
         stack = stack_config_from(wire, root, source)
     except CatalogError as stack_error:
         raise CatalogError([*stack_error.problems, *_catalog_problems_beside(wire, root, catalog)]) from None
-    return stack, load_catalog(catalog or root / stack.catalog, stack)
+    return stack, load_catalog(catalog or root / stack.catalog, stack, memo)
 
 
 def load_stack_config_or_every_error(root: Path, stack: str, catalog: Path | None = None) -> StackConfig:
@@ -222,7 +223,7 @@ def load_stack_config_or_every_error(root: Path, stack: str, catalog: Path | Non
 
 
 def load_stack_and_catalog(
-    root: Path, stack: str, catalog: Path | None = None
+    root: Path, stack: str, catalog: Path | None = None, memo: ParseMemo | None = None
 ) -> tuple[StackConfig, LoadedCatalog]:
     """`load_project` from `Pulumi.<stack>.yaml` in `root`; a value the Pulumi CLI could not pass is
     reported together with the catalog's errors too."""
@@ -230,7 +231,7 @@ def load_stack_and_catalog(
     wire, problems = encode(config, source)
     if problems:
         raise CatalogError([*problems, *_catalog_problems_beside(wire, root, catalog)])
-    return load_project(wire, source, root, catalog)
+    return load_project(wire, source, root, catalog, memo)
 
 
 def _catalog_problems_beside(wire: Wire, root: Path, catalog: Path | None) -> list[Problem]:

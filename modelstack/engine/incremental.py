@@ -21,6 +21,7 @@ preview finds changed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from components.catalog.errors import Problem, Severity
-from modelstack.engine.render_cache import RenderCache
+from modelstack.engine.render_cache import RenderCache, code_version, digest
 from modelstack.engine.render_keys import (
     RENDER,
     dependencies_unchanged,
@@ -49,6 +50,7 @@ PARALLEL_MIN = 64
 MODEL_INDEX = "model-index"
 MODEL_TEXTS = "model-texts"
 MODEL_BODIES = "model-bodies"
+CATALOG_ENTRIES = "catalog-entries"
 
 
 def text_digest(text: str) -> str:
@@ -274,13 +276,36 @@ def _plan(cache: RenderCache, loaded: Any, shared: str, catalog_dir: Path) -> _P
     return _Plan(keys, hits)
 
 
-def _validated(root: Path, stack: str) -> tuple[Any, Any, Any, str]:
+class CatalogMemo:
+    """The parse of each model entry of a catalog, kept in the render cache between runs
+    (`components.catalog.source.load_catalog_yaml`): one entry per code version, holding the entries of
+    the catalog parsed last, whatever its path (an entry is keyed by its text, so a preview's base in a
+    temporary worktree and its head share every entry they have in common)."""
+
+    def __init__(self, cache: RenderCache) -> None:
+        self.cache = cache
+
+    def _key(self, path: Path) -> str:
+        return digest(code_version(), CATALOG_ENTRIES)
+
+    def load(self, path: Path) -> dict[str, Any]:
+        found = self.cache.get(CATALOG_ENTRIES, self._key(path))
+        return found if isinstance(found, dict) else {}
+
+    def store(self, path: Path, entries: dict[str, Any]) -> None:
+        # A value marshal cannot write (a YAML timestamp) only means the next run parses again.
+        with contextlib.suppress(ValueError):
+            self.cache.put(CATALOG_ENTRIES, self._key(path), entries)
+
+
+def _validated(root: Path, stack: str, cache: RenderCache | None = None) -> tuple[Any, Any, Any, str]:
     from components.catalog.shard import ShardRole
     from components.stack import served_models
     from components.validation.loader import load_stack_and_catalog, stack_wire
     from modelstack.engine.render import PROJECT, base_outputs
 
-    config, loaded = load_stack_and_catalog(root, stack)
+    memo = CatalogMemo(cache) if cache is not None else None
+    config, loaded = load_stack_and_catalog(root, stack, memo=memo)
     wire, _ = stack_wire(root, stack)
     served = served_models(loaded.catalog, config)
     builds = any(_builds(m) for m in served.values()) and config.build_images
@@ -294,7 +319,7 @@ def _validated(root: Path, stack: str) -> tuple[Any, Any, Any, str]:
 
 def shard(root: Path, stack: str, models: Sequence[str], cache: RenderCache) -> None:
     """Render `models` and store them (a parallel worker of `cached_render`)."""
-    config, loaded, _, shared = _validated(root, stack)
+    config, loaded, _, shared = _validated(root, stack, cache)
     result = render_models(root, stack, (config, loaded.catalog), models)
     if result is None:
         return
@@ -347,7 +372,7 @@ def cached_render(root: Path, stack: str, cache: RenderCache, *, jobs: int | Non
         return whole
     from modelstack.engine.lock import LOCK_FORMAT
 
-    config, loaded, _, shared = _validated(root, stack)
+    config, loaded, _, shared = _validated(root, stack, cache)
     # Taken before the program runs: a file edited meanwhile is then a miss next time, never stale.
     dependencies = _dependencies(root, config, loaded.catalog)
     plan = _plan(cache, (config, loaded), shared, (root / config.catalog).parent)
