@@ -11,19 +11,18 @@ a constructor. Every refusal is a located Problem, like any other input error.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import Any, Protocol
+from typing import Any
 
 import yaml
 
 from components.catalog.errors import CatalogError, Path, Problem, format_path
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+YamlLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 MAX_BYTES = 16 * 1024 * 1024
 """Largest file read (a catalog of 10,000 models is about 16 MiB)."""
@@ -138,7 +137,7 @@ class _Frame:
     start: tuple[int, int]
     anchor: str | None
     first_value: int
-    """`_Builder.count` when it opened: how many values its subtree adds."""
+    """`EventBuilder.count` when it opened: how many values its subtree adds."""
     first_logged: int
     depth: int
     record: bool
@@ -161,16 +160,16 @@ class _Anchor:
     """Positions inside it, relative to its path: copied wherever an alias repeats it."""
 
 
-class _Scalars:
+class ScalarReader:
     """How plain scalars read: PyYAML's resolver and constructor, and what they answered so far."""
 
     def __init__(self) -> None:
-        self.loader = _Loader("")
+        self.loader = YamlLoader("")
         self.resolved: dict[tuple[str, tuple[bool, bool]], str] = {}
         self.constructed: dict[tuple[str, str, str | None], Any] = {}
 
 
-class _Builder:
+class EventBuilder:
     """Plain data plus positions from a stream of parser events, without recursion."""
 
     def __init__(
@@ -181,7 +180,7 @@ class _Builder:
         base: Path = (),
         lines: int = 0,
         depth: int = 0,
-        scalars: _Scalars | None = None,
+        scalars: ScalarReader | None = None,
     ) -> None:
         self.source = source
         self.keep_text = keep_text
@@ -190,8 +189,8 @@ class _Builder:
         its root, the lines above it and the levels of nesting above it."""
         self._lines = lines
         self._depth = depth
-        # Scalar resolution only: shared by the parts of one file (`_Scalars`).
-        self._scalars = scalars if scalars is not None else _Scalars()
+        # Scalar resolution only: shared by the parts of one file (`ScalarReader`).
+        self._scalars = scalars if scalars is not None else ScalarReader()
         self.problems: list[Problem] = []
         self.count = 0
         self._stack: list[_Frame] = []
@@ -433,14 +432,14 @@ def load_yaml(path: FsPath, display: str | None = None, *, keep_text: bool = Fal
     as that text: `1.50` stays "1.50").
     """
     name = display or str(path)
-    return _whole_text(read_text(path, name), name, keep_text)
+    return parse_text(read_text(path, name), name, keep_text)
 
 
-def _whole_text(text: str, name: str, keep_text: bool = False) -> tuple[Any, SourceMap]:
+def parse_text(text: str, name: str, keep_text: bool = False) -> tuple[Any, SourceMap]:
     source = SourceMap(name)
-    builder = _Builder(source, keep_text)
+    builder = EventBuilder(source, keep_text)
     try:
-        for event in yaml.parse(text, Loader=_Loader):
+        for event in yaml.parse(text, Loader=YamlLoader):
             builder.feed(event)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -456,166 +455,3 @@ def _whole_text(text: str, name: str, keep_text: bool = False) -> tuple[Any, Sou
     if builder.problems:
         raise CatalogError(builder.problems)
     return builder.result, source
-
-
-# --- the catalog, entry by entry ------------------------------------------------------------------
-
-
-class ParseMemo(Protocol):
-    """Where `load_catalog_yaml` keeps each model entry's parse between runs (the render cache's)."""
-
-    def load(self, path: FsPath) -> dict[str, Any]: ...
-
-    def store(self, path: FsPath, entries: dict[str, Any]) -> None: ...
-
-
-_OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
-"""Line breaks besides \\n that YAML (\\r, \\x85, \\u2028, \\u2029) or str.splitlines knows."""
-_MODELS_LINE = re.compile(r"models: *(#[^\n]*)?")
-_NOT_A_PLAIN_KEY = "-?:,[]{}&*!|>'\"%@`\t"
-"""First characters of an entry line this leaves to the whole-file parse (sequences, complex keys, flow
-collections, anchors, aliases, tags, block scalars, quoted keys, reserved indicators)."""
-
-
-def _entry_lines(text: str) -> tuple[int, list[tuple[int, int]]] | None:
-    """The catalog's lines split where its model entries start: the number of head lines (up to the
-    first entry) and each entry's (first line, end line); None for any layout this cannot be sure of.
-
-    Sure means: a `models:` line with nothing after it at column 0, after it only blank lines, comments
-    and lines indented as deep as the first entry or deeper, every entry starting at exactly that
-    indentation with a plain key. A line there is then always a new key of the `models` mapping
-    (block scalars, flow collections and quoted scalars inside an entry are indented deeper, or they
-    leave an entry that fails to parse alone, which falls back to the whole-file parse)."""
-    if _OTHER_BREAKS.search(text):
-        return None
-    lines = text.split("\n")
-    models = next((i for i, line in enumerate(lines) if _MODELS_LINE.fullmatch(line)), None)
-    if models is None:
-        return None
-    indent = 0
-    starts: list[int] = []
-    for i in range(models + 1, len(lines)):
-        line = lines[i]
-        stripped = line.lstrip(" ")
-        if not stripped or stripped.startswith("#"):
-            continue
-        depth = len(line) - len(stripped)
-        if not indent:
-            if depth == 0:
-                return None
-            indent = depth
-        if depth < indent:
-            return None
-        if depth == indent:
-            if stripped[0] in _NOT_A_PLAIN_KEY:
-                return None
-            starts.append(i)
-    if not starts:
-        return None
-    bounds = [(start, end) for start, end in zip(starts, [*starts[1:], len(lines)], strict=True)]
-    return starts[0], bounds
-
-
-def _parse_part(
-    text: str, name: str, scalars: _Scalars, *, base: Path, lines: int, depth: int
-) -> tuple[Any, SourceMap, int] | None:
-    """Data, positions and value count of one part of a file (None when it does not parse cleanly alone)."""
-    source = SourceMap(name)
-    builder = _Builder(source, False, base=base, lines=lines, depth=depth, scalars=scalars)
-    try:
-        for event in yaml.parse(text, Loader=_Loader):
-            builder.feed(event)
-    except (yaml.YAMLError, CatalogError):
-        return None
-    if builder.problems:
-        return None
-    return builder.result, source, builder.count
-
-
-_REWRITE_AT = 20
-
-
-def _moved(entry: list[Any], start: int) -> list[Any]:
-    """A kept entry's positions for the entry now starting at line index `start`."""
-    value, values, keys, scalar_paths, count, was = entry
-    delta = start - was
-    return [
-        value,
-        {path: (line + delta, column) for path, (line, column) in values.items()},
-        {path: (line + delta, column) for path, (line, column) in keys.items()},
-        scalar_paths,
-        count,
-        start,
-    ]
-
-
-def load_catalog_yaml(path: FsPath, display: str | None, memo: ParseMemo | None) -> tuple[Any, SourceMap]:
-    """`load_yaml` of a catalog, parsing only the model entries whose text `memo` does not hold.
-
-    Each model entry is parsed on its own, where it sits in the file (its lines, its path under `models`,
-    its nesting), and kept in `memo` by its text (an entry that moved is shifted to its new lines). The result is exactly `load_yaml`'s:
-    anything this cannot be sure of (another layout, an entry that does not parse alone, an alias to an
-    anchor outside its entry, a duplicate key, a model named twice, a document over the bounds) is
-    parsed as one file, which also reports every problem."""
-    name = display or str(path)
-    if memo is None:
-        return load_yaml(path, name)
-    text = read_text(path, name)
-    split = _entry_lines(text)
-    if split is None:
-        return _whole_text(text, name)
-    head_lines, bounds = split
-    lines = text.split("\n")
-    shared = _Scalars()
-    head = _parse_part("\n".join(lines[:head_lines]) + "\n", name, shared, base=(), lines=0, depth=0)
-    if head is None or not isinstance(head[0], dict) or head[0].get("models", 0) is not None:
-        return _whole_text(text, name)
-    data, source, count = head
-    known = memo.load(path)
-    kept: dict[str, Any] = {}
-    models: dict[Any, Any] = {}
-    first: tuple[int, int] | None = None
-    for start, end in bounds:
-        part = "\n".join(lines[start:end]) + "\n"
-        key = hashlib.sha256(part.encode()).hexdigest()
-        entry = known.get(key)
-        if entry is not None and entry[5] != start:
-            entry = _moved(entry, start)
-        if entry is None:
-            parsed = _parse_part(part, name, shared, base=("models",), lines=start, depth=1)
-            if parsed is None or not isinstance(parsed[0], dict) or len(parsed[0]) != 1:
-                return _whole_text(text, name)
-            value, part_source, part_count = parsed
-            entry = [
-                value,
-                part_source.values,
-                part_source.keys,
-                part_source.scalars,
-                part_count,
-                start,
-            ]
-        value, values, keys, scalar_paths, part_count, _ = entry
-        (model,) = value
-        if model in models:
-            return _whole_text(text, name)
-        models[model] = value[model]
-        kept[key] = entry
-        if first is None:
-            first = values[("models",)]
-        source.values.update(values)
-        source.keys.update(keys)
-        source.scalars.update(scalar_paths)
-        # The head counted `models` once (as a null), each entry its own root mapping.
-        count += part_count - 1
-    if count > MAX_VALUES:
-        return _whole_text(text, name)
-    assert first is not None
-    data["models"] = models
-    source.values[("models",)] = first
-    source.scalars.discard(("models",))
-    # Rewriting the memo (megabytes at 1,000 models) costs more than parsing a few entries again: it is
-    # rewritten when it has none, or when one entry in twenty is new or moved.
-    misses = sum(1 for k in kept if kept[k] is not known.get(k))
-    if misses and (not known or misses * _REWRITE_AT >= len(bounds)):
-        memo.store(path, kept)
-    return data, source

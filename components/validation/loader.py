@@ -10,11 +10,12 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from components.catalog.catalog import Catalog
+from components.catalog.entries import ParseMemo, load_catalog_yaml
 from components.catalog.errors import CatalogError, Problem, Severity
 from components.catalog.model import ModelSpec
 from components.catalog.pulumi_config import NAMESPACE, Wire, decode, encode
 from components.catalog.shard import ShardRole
-from components.catalog.source import ParseMemo, SourceMap, load_catalog_yaml, load_yaml
+from components.catalog.source import SourceMap, load_yaml
 from components.catalog.stack_config import KubernetesTarget, StackConfig
 from components.catalog.translate import problems_from
 from components.catalog.version import VersionSpec

@@ -13,8 +13,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from components.catalog.entries import load_catalog_yaml
 from components.catalog.errors import CatalogError
-from components.catalog.source import MAX_DEPTH, load_catalog_yaml, load_yaml
+from components.catalog.source import MAX_DEPTH, load_yaml
 
 
 class Memo:
@@ -171,7 +172,7 @@ def test_entry_by_entry_parse_equals_the_whole_file_parse_cold_warm_and_after_an
 
 
 def test_an_unchanged_catalog_is_not_parsed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from components.catalog import source
+    from components.catalog import entries as source
 
     path = tmp_path / "models.yaml"
     path.write_text("apiVersion: v1\nmodels:\n  a:\n    x: 1\n  b:\n    y: [1, 2]\n", encoding="utf-8")
@@ -193,7 +194,7 @@ def test_an_unchanged_catalog_is_not_parsed_again(tmp_path: Path, monkeypatch: p
 def test_a_changed_entry_is_the_only_one_parsed_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from components.catalog import source
+    from components.catalog import entries as source
 
     path = tmp_path / "models.yaml"
     path.write_text("apiVersion: v1\nmodels:\n  a:\n    x: 1\n  b:\n    y: 2\n", encoding="utf-8")
