@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from modelstack.engine.render_cache import cache_home
+
 CDK8S_VERSION = "2.70.106"
 CONSTRUCTS_VERSION = "10.8.1"
 INSTALL_TIMEOUT_S = 300
@@ -28,11 +30,7 @@ class PeerUnavailableError(Exception):
 
 
 def peers_dir() -> Path:
-    explicit = os.environ.get("MODELSTACK_PEERS_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "modelstack" / "peers"
+    return cache_home("MODELSTACK_PEERS_DIR", "peers")
 
 
 def install_dir() -> Path:

@@ -27,9 +27,9 @@ from components.catalog.source import (
 class ParseMemo(Protocol):
     """Where `load_catalog_yaml` keeps each model entry's parse between runs (the render cache's)."""
 
-    def load(self, path: FsPath) -> dict[str, Any]: ...
+    def load(self) -> dict[str, Any]: ...
 
-    def store(self, path: FsPath, entries: dict[str, Any]) -> None: ...
+    def store(self, entries: dict[str, Any]) -> None: ...
 
 
 _OTHER_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
@@ -40,7 +40,7 @@ _NOT_A_PLAIN_KEY = "-?:,[]{}&*!|>'\"%@`\t"
 collections, anchors, aliases, tags, block scalars, quoted keys, reserved indicators)."""
 
 
-def _entry_lines(text: str) -> tuple[int, list[tuple[int, int]]] | None:
+def _entry_lines(lines: list[str]) -> tuple[int, list[tuple[int, int]]] | None:
     """The catalog's lines split where its model entries start: the number of head lines (up to the
     first entry) and each entry's (first line, end line); None for any layout this cannot be sure of.
 
@@ -49,9 +49,6 @@ def _entry_lines(text: str) -> tuple[int, list[tuple[int, int]]] | None:
     indentation with a plain key. A line there is then always a new key of the `models` mapping
     (block scalars, flow collections and quoted scalars inside an entry are indented deeper, or they
     leave an entry that fails to parse alone, which falls back to the whole-file parse)."""
-    if _OTHER_BREAKS.search(text):
-        return None
-    lines = text.split("\n")
     models = next((i for i, line in enumerate(lines) if _MODELS_LINE.fullmatch(line)), None)
     if models is None:
         return None
@@ -124,17 +121,17 @@ def load_catalog_yaml(path: FsPath, display: str | None, memo: ParseMemo | None)
     if memo is None:
         return load_yaml(path, name)
     text = read_text(path, name)
-    split = _entry_lines(text)
+    lines = text.split("\n")
+    split = None if _OTHER_BREAKS.search(text) else _entry_lines(lines)
     if split is None:
         return parse_text(text, name)
     head_lines, bounds = split
-    lines = text.split("\n")
     shared = ScalarReader()
     head = _parse_part("\n".join(lines[:head_lines]) + "\n", name, shared, base=(), lines=0, depth=0)
     if head is None or not isinstance(head[0], dict) or head[0].get("models", 0) is not None:
         return parse_text(text, name)
     data, source, count = head
-    known = memo.load(path)
+    known = memo.load()
     kept: dict[str, Any] = {}
     models: dict[Any, Any] = {}
     first: tuple[int, int] | None = None
@@ -180,5 +177,5 @@ def load_catalog_yaml(path: FsPath, display: str | None, memo: ParseMemo | None)
     # rewritten when it has none, or when one entry in twenty is new or moved.
     misses = sum(1 for k in kept if kept[k] is not known.get(k))
     if misses and (not known or misses * _REWRITE_AT >= len(bounds)):
-        memo.store(path, kept)
+        memo.store(kept)
     return data, source

@@ -285,17 +285,17 @@ class CatalogMemo:
     def __init__(self, cache: RenderCache) -> None:
         self.cache = cache
 
-    def _key(self, path: Path) -> str:
+    def _key(self) -> str:
         return digest(code_version(), CATALOG_ENTRIES)
 
-    def load(self, path: Path) -> dict[str, Any]:
-        found = self.cache.get(CATALOG_ENTRIES, self._key(path))
+    def load(self) -> dict[str, Any]:
+        found = self.cache.get(CATALOG_ENTRIES, self._key())
         return found if isinstance(found, dict) else {}
 
-    def store(self, path: Path, entries: dict[str, Any]) -> None:
+    def store(self, entries: dict[str, Any]) -> None:
         # A value marshal cannot write (a YAML timestamp) only means the next run parses again.
         with contextlib.suppress(ValueError):
-            self.cache.put(CATALOG_ENTRIES, self._key(path), entries)
+            self.cache.put(CATALOG_ENTRIES, self._key(), entries)
 
 
 def _validated(root: Path, stack: str, cache: RenderCache | None = None) -> tuple[Any, Any, Any, str]:

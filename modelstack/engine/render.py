@@ -84,9 +84,7 @@ def _plain(value: Any, output: type) -> Any:
         return [_plain(item, output) for item in value]
     if isinstance(value, output):
         raise _HoldsOutputError
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+    return normalize(value)
 
 
 async def _resolved(value: Any) -> Any:

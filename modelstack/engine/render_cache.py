@@ -47,12 +47,18 @@ _DISTRIBUTIONS = ("pulumi", "pulumi_kubernetes", "pulumi_docker_build", "pydanti
 _PROJECT = Path(__file__).resolve().parent.parent.parent
 
 
-def default_directory() -> Path:
-    explicit = os.environ.get("MODELSTACK_CACHE_DIR")
+def cache_home(variable: str, leaf: str) -> Path:
+    """`$variable`, else `$XDG_CACHE_HOME/modelstack/<leaf>`, else `~/.cache/modelstack/<leaf>`: where
+    modelstack keeps what it builds or installs outside the repository."""
+    explicit = os.environ.get(variable)
     if explicit:
         return Path(explicit)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "modelstack" / "render"
+    return Path(base) / "modelstack" / leaf
+
+
+def default_directory() -> Path:
+    return cache_home("MODELSTACK_CACHE_DIR", "render")
 
 
 def digest(*parts: str | bytes) -> str:

@@ -22,15 +22,15 @@ class Memo:
     """The render cache's round trip (marshal), in memory."""
 
     def __init__(self) -> None:
-        self.kept: dict[str, bytes] = {}
+        self.kept: bytes | None = None
         self.stores = 0
 
-    def load(self, path: Path) -> dict[str, Any]:
-        return marshal.loads(self.kept[str(path)]) if str(path) in self.kept else {}
+    def load(self) -> dict[str, Any]:
+        return marshal.loads(self.kept) if self.kept is not None else {}
 
-    def store(self, path: Path, entries: dict[str, Any]) -> None:
+    def store(self, entries: dict[str, Any]) -> None:
         self.stores += 1
-        self.kept[str(path)] = marshal.dumps(entries)
+        self.kept = marshal.dumps(entries)
 
 
 def outcome(load: Any) -> Any:
