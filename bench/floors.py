@@ -22,6 +22,7 @@ render costs.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -117,15 +118,18 @@ def declare_structured(tree: list[dict[str, Any]]) -> None:
 
 def _registrations_under_mocks(declare: Callable[[], None]) -> int:
     """Run `declare` as a program under the same runtime settings as `modelstack render` (garbage
-    collection included), so that a ratio to the render measures the program, not a setting."""
+    collection and direct registration included, MODELSTACK_SDK_REGISTRATION=1 honoured), so that a ratio
+    to the render measures the program, not a setting."""
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
+    from modelstack.engine.direct import direct_registration
     from modelstack.engine.mocks import install, lean_runtime
 
     with lean_runtime():
         mocks = install("modelstack", "bench")
-        _sync_await(run_pulumi_func(declare))
+        with direct_registration(mocks):
+            _sync_await(run_pulumi_func(declare))
     return len(mocks.registered)
 
 
@@ -199,11 +203,20 @@ def _recording_registrations() -> Iterator[list[tuple[dict[str, Any], dict[str, 
             recorded.append((registration, inputs))
         return response
 
+    # The requests' dependencies exist only on the SDK's path (direct registration drops them).
+    from modelstack.engine.direct import SDK_REGISTRATION_ENV
+
+    saved = os.environ.get(SDK_REGISTRATION_ENV)
+    os.environ[SDK_REGISTRATION_ENV] = "1"
     MockMonitor.RegisterResource = register  # type: ignore[method-assign]
     try:
         yield recorded
     finally:
         MockMonitor.RegisterResource = original  # type: ignore[method-assign]
+        if saved is None:
+            os.environ.pop(SDK_REGISTRATION_ENV, None)
+        else:
+            os.environ[SDK_REGISTRATION_ENV] = saved
 
 
 def main(argv: list[str]) -> None:

@@ -144,6 +144,7 @@ def run_program(
     from pulumi.runtime.sync_await import _sync_await
 
     from components import program
+    from modelstack.engine.direct import direct_registration
 
     with _environment(root, stack), lean_runtime():
         mocks = install(PROJECT, stack, stack_outputs=lambda name: base_outputs(root, name))
@@ -156,7 +157,8 @@ def run_program(
             except pulumi.RunError as exc:
                 failure.append(exc.__context__ or exc)
 
-        _sync_await(run_pulumi_func(body))
+        with direct_registration(mocks):
+            _sync_await(run_pulumi_func(body))
         if failure:
             raise failure[0]
         root_resource = settings.get_root_resource()
