@@ -36,7 +36,10 @@ def offline_table(run: dict[str, Any], cache: dict[str, Any]) -> list[str]:
         ("YAML serialization floor (the render's writer)", floors.get("serialize")),
         ("cdk8s synth of the same objects, one Chart (peer)", floors.get("cdk8s")),
         ("cdk8s synth of the same objects, a Chart per model", floors.get("cdk8s charts")),
-        ("flat Pulumi SDK floor (mock runtime, direct registration, the render's objects)", floors.get("flat")),
+        (
+            "flat Pulumi SDK floor (mock runtime, direct registration, the render's objects)",
+            floors.get("flat"),
+        ),
         ("`modelstack render --no-cache`", floors.get("render")),
         ("`modelstack preview --no-cache`, one-model change", floors.get("preview")),
         (f"`modelstack render`, cold cache ({cache['jobs']} processes)", cached.get("render cold")),
