@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from components.catalog.node_pool import NodePool
 from components.catalog.version import VersionSpec
-from components.gpu.capacity import Bound, pack, plan_pool, quantity
+from components.gpu.capacity import Bound, Claim, Dimension, pack, plan_pool, quantity
 from tests.gpu_pools.project import DIGEST
 
 LAYOUTS = [
@@ -191,3 +191,19 @@ def test_a_pool_planned_again_gets_the_plan_computed_afresh_whatever_was_planned
     assert plan_pool(first[0], first[1]) is plan_pool(first[0], first[1])
     copied = [(m, v, spec.model_copy()) for m, v, spec in second[1]]
     assert plan_pool(second[0].model_copy(), copied) == _plan_pool(second[0], second[1], NO_OVERHEAD)
+
+
+claims = st.builds(
+    Claim,
+    model=st.sampled_from(["a", "b", "c"]),
+    version=st.sampled_from(["v1", "v2"]),
+    per_replica=st.fractions(min_value=Fraction(1, 1000), max_value=64, max_denominator=1024),
+    min_replicas=st.integers(0, 8),
+    max_replicas=st.integers(0, 16),
+)
+
+
+@given(st.lists(claims, max_size=30), st.sampled_from(list(Bound)))
+def test_a_dimensions_demand_is_the_sum_of_its_claims_demands(claims: list[Claim], bound: Bound) -> None:
+    dimension = Dimension("gpu", "nvidia.com/gpu", Fraction(8), tuple(claims))
+    assert dimension.demand(bound) == sum((claim.demand(bound) for claim in claims), Fraction(0))
