@@ -78,6 +78,10 @@ class _HoldsOutputError(Exception):
 def _plain(value: Any, output: type) -> Any:
     """`value` copied as `_resolved` returns it (tuples as lists, integral floats as ints), or
     _HoldsOutputError."""
+    cls = value.__class__
+    # The leaves of the contract and the capacity plan, tested first: most of the walk.
+    if cls is str or cls is int or cls is bool or value is None:
+        return value
     if isinstance(value, dict):
         return {key: _plain(item, output) for key, item in value.items()}
     if isinstance(value, list | tuple):
