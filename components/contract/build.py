@@ -21,7 +21,7 @@ from components.catalog.stack_config import StackConfig
 from components.catalog.version import VersionSpec
 from components.contract.schema import SCHEMA_VERSION, Contract
 from components.facts.mig import resource_name
-from components.gpu.capacity import capacity_plan
+from components.gpu.capacity_report import capacity_plan
 from components.naming import version_object_name
 
 ImageRefs = Mapping[str, Mapping[str, str]]

@@ -257,23 +257,23 @@ def oversized_host_requests(
     """`(field, message)` for CPU / memory requests (with the pod's sidecar) larger than one node."""
     found = []
     cpu = quantity(resources.cpu) + sidecar_cpu
-    with_cpu = f" plus the Istio sidecar's {_number(sidecar_cpu)}" if sidecar_cpu else ""
+    with_cpu = f" plus the Istio sidecar's {number(sidecar_cpu)}" if sidecar_cpu else ""
     if pool.cpu_per_node is not None and cpu > Fraction(str(pool.cpu_per_node)):
         found.append(
             (
                 "cpu",
                 f"cpu {resources.cpu}{with_cpu} is more than one node of pool {pool.name!r} offers "
-                f"(cpuPerNode {_number(Fraction(str(pool.cpu_per_node)))})",
+                f"(cpuPerNode {number(Fraction(str(pool.cpu_per_node)))})",
             )
         )
     memory = quantity(resources.memory) / _GIB + sidecar_gib
-    with_memory = f" plus the Istio sidecar's {_number(sidecar_gib)}Gi" if sidecar_gib else ""
+    with_memory = f" plus the Istio sidecar's {number(sidecar_gib)}Gi" if sidecar_gib else ""
     if pool.memory_gib_per_node is not None and memory > Fraction(str(pool.memory_gib_per_node)):
         found.append(
             (
                 "memory",
                 f"memory {resources.memory}{with_memory} is more than one node of pool {pool.name!r} "
-                f"offers (memoryGibPerNode {_number(Fraction(str(pool.memory_gib_per_node)))})",
+                f"offers (memoryGibPerNode {number(Fraction(str(pool.memory_gib_per_node)))})",
             )
         )
     return found
@@ -372,8 +372,8 @@ def _overflow_message(plan: PoolPlan, bound: Bound) -> str:
     pool = plan.pool
     short = [d for d in plan.dimensions if d.nodes_needed(bound) > pool.max_nodes]
     details = "; ".join(
-        f"{d.unit}: {_number(d.demand(bound))} asked, {_number(plan.supply(d))} supplied "
-        f"({_number(d.per_node)} per node × {pool.max_nodes}), {d.nodes_needed(bound)} nodes needed"
+        f"{d.unit}: {number(d.demand(bound))} asked, {number(plan.supply(d))} supplied "
+        f"({number(d.per_node)} per node × {pool.max_nodes}), {d.nodes_needed(bound)} nodes needed"
         for d in short
     )
     fix = (
@@ -388,117 +388,6 @@ def _overflow_message(plan: PoolPlan, bound: Bound) -> str:
     )
 
 
-# --- exports and tables ---------------------------------------------------------------------------
-
-
-def _number(value: Fraction) -> int | float:
+def number(value: Fraction) -> int | float:
+    """A quantity as the plan prints it: exact when whole, else three decimals."""
     return int(value) if value.denominator == 1 else round(float(value), 3)
-
-
-def _utilization(demand: Fraction, supply: Fraction) -> float:
-    return round(float(demand / supply), 4) if supply else 0.0
-
-
-def dimension_dict(plan: PoolPlan, dimension: Dimension) -> dict[str, Any]:
-    supply = plan.supply(dimension)
-    demand = {bound: dimension.demand(bound) for bound in Bound}
-    return {
-        "unit": dimension.unit,
-        "resource": dimension.resource,
-        "perNode": _number(dimension.per_node),
-        "supply": _number(supply),
-        "demand": {bound.value: _number(demand[bound]) for bound in Bound},
-        "utilization": {bound.value: _utilization(demand[bound], supply) for bound in Bound},
-        "nodesNeeded": {bound.value: dimension.nodes_needed(bound) for bound in Bound},
-        "versions": [
-            {
-                "model": c.model,
-                "version": c.version,
-                "perReplica": _number(c.per_replica),
-                "replicas": {bound.value: c.replicas(bound) for bound in Bound},
-            }
-            for c in dimension.claims
-        ],
-    }
-
-
-def pool_dict(plan: PoolPlan) -> dict[str, Any]:
-    pool = plan.pool
-    return {
-        "pool": pool.name,
-        "gpu": pool.gpu,
-        "gpusPerNode": pool.gpus_per_node,
-        "migStrategy": pool.mig_strategy.value,
-        "migLayout": {name: count for name, count in pool.mig_layout.items() if count},
-        "minNodes": pool.min_nodes,
-        "maxNodes": pool.max_nodes,
-        "nodesNeeded": {bound.value: plan.nodes_needed(bound) for bound in Bound},
-        "fits": {bound.value: plan.fits(bound) for bound in Bound},
-        "resources": [dimension_dict(plan, d) for d in plan.dimensions],
-    }
-
-
-def plan_dict(plan: CapacityPlan) -> dict[str, Any]:
-    return {"pools": [pool_dict(pool_plan) for pool_plan in plan.pools]}
-
-
-def capacity_plan(catalog: Catalog, stack: StackConfig) -> dict[str, Any]:
-    """The stack's capacity plan as plain JSON-able data (for stack exports and `modelstack capacity`)."""
-    return plan_dict(plan_capacity(stack, stack_pods(catalog, stack), PodOverhead.of(stack, catalog.models)))
-
-
-_SIZE_KEYS = {"cpu": "cpuPerNode", "memory": "memoryGibPerNode"}
-
-
-def plan_rows(plan: CapacityPlan) -> list[tuple[str, ...]]:
-    """One row per pool and dimension, for a text table; FIT marks rows over maxNodes (`✗ min`, `✗ max`)
-    and a pool with nothing to plan gets one row saying so."""
-    rows: list[tuple[str, ...]] = []
-    for pool_plan in plan.pools:
-        pool = pool_plan.pool
-        if not pool_plan.planned:
-            missing = "/".join(_SIZE_KEYS[u] for u in pool_plan.unplanned)
-            unknown = ("?",) * 6
-            rows.append(
-                (pool.name, "/".join(pool_plan.unplanned), "—", *unknown, f"not planned (no {missing})")
-            )
-        for d in pool_plan.dimensions:
-            supply = pool_plan.supply(d)
-            failing = pool_plan.failing(d)
-            rows.append(
-                (
-                    pool.name,
-                    d.unit,
-                    d.resource,
-                    f"{_number(d.per_node)}×{pool.max_nodes}={_number(supply)}",
-                    str(_number(d.demand(Bound.MIN))),
-                    str(_number(d.demand(Bound.MAX))),
-                    f"{_utilization(d.demand(Bound.MIN), supply):.0%}",
-                    f"{_utilization(d.demand(Bound.MAX), supply):.0%}",
-                    f"{d.nodes_needed(Bound.MIN)}/{d.nodes_needed(Bound.MAX)}",
-                    "ok" if failing is None else f"✗ {failing.value}",
-                )
-            )
-    return rows
-
-
-def nodes_summary(plan: PoolPlan) -> str:
-    pool = plan.pool
-    versions = {(c.model, c.version) for d in plan.dimensions for c in d.claims}
-    if not plan.planned:
-        missing = " and ".join(_SIZE_KEYS[u] for u in plan.unplanned)
-        return (
-            f"{pool.name}: cannot be planned — the pool sets no {missing}, so the nodes its versions need "
-            f"are unknown; set them to plan it"
-        )
-    verdict = (
-        "fits" if plan.fits(Bound.MAX) else ("fits at min only" if plan.fits(Bound.MIN) else "DOES NOT FIT")
-    )
-    need_min, need_max = plan.nodes_needed(Bound.MIN), plan.nodes_needed(Bound.MAX)
-    line = (
-        f"{pool.name}: nodes needed {need_min} (min replicas) / {need_max} (max replicas) of "
-        f"minNodes {pool.min_nodes} .. maxNodes {pool.max_nodes} — {verdict}"
-    )
-    if plan.unplanned and versions:
-        line += f" ({' and '.join(plan.unplanned)} not planned: no {'/'.join(_SIZE_KEYS[u] for u in plan.unplanned)})"
-    return line

@@ -31,7 +31,7 @@ from components.catalog.errors import CatalogError, Problem
 from components.catalog.shard import ShardConfig, ShardRole, raw_facets
 from components.catalog.source import load_yaml
 from components.catalog.stack_config import StackConfig
-from components.gpu.capacity import capacity_plan
+from components.gpu.capacity_report import capacity_plan
 from components.validation.loader import load_stack_config, parse_catalog
 from components.validation.shards import Shards, project_stacks
 

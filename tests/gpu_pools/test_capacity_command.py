@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from components.gpu.capacity import capacity_plan
+from components.gpu.capacity_report import capacity_plan
 from components.validation.loader import load_catalog, load_stack_config
 from modelstack.cli.commands.capacity import command
 from modelstack.engine.render import Render

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.catalog.stack_config import StackConfig
-from components.gpu.capacity import capacity_plan
+from components.gpu.capacity_report import capacity_plan
 from components.quality.manifests import authorization_policy_manifest, evaluator_files
 from components.traffic.names import principal
 from components.validation.loader import load_catalog, load_stack_config

@@ -16,12 +16,10 @@ from components.gpu.capacity import (
     CapacityPlan,
     PodOverhead,
     capacity_findings,
-    nodes_summary,
     plan_capacity,
-    plan_dict,
-    plan_rows,
     stack_pods,
 )
+from components.gpu.capacity_report import nodes_summary, plan_dict, plan_rows
 from modelstack.cli.common import project_root, report_errors, stack_option
 
 _HEADERS = (
