@@ -168,8 +168,9 @@ def contract_output(
     stack_name: str,
     images: Mapping[str, Mapping[str, pulumi.Input[str]]],
     capacity: dict[str, Any] | None = None,
-) -> pulumi.Output[dict[str, Any]]:
-    """The exported contract: JSON-ready camelCase dict, validated once every image digest is known."""
+) -> pulumi.Output[dict[str, Any]] | dict[str, Any]:
+    """The exported contract: JSON-ready camelCase dict, validated once every image digest is known (an
+    Output while a built image's digest is pending, else the dict itself)."""
 
     def export(resolved: Any) -> dict[str, Any]:
         try:
@@ -181,4 +182,22 @@ def contract_output(
             return contract_document(catalog, stack, stack_name, resolved, capacity)
         return dumped(contract)
 
-    return pulumi.Output.from_input(images).apply(export)
+    # Only a built image's digest is an Output. Lifting the whole mapping (`Output.from_input`) made an
+    # Output of every model's dict, and the SDK walks every Output's value for unknowns: at 1,000 pinned
+    # models, a tenth of a warm one-model preview for nothing to wait on.
+    pending = [
+        (model, version, ref)
+        for model, refs in images.items()
+        for version, ref in refs.items()
+        if isinstance(ref, pulumi.Output)
+    ]
+    if not pending:
+        return export(images)
+
+    def resolved(digests: list[Any]) -> dict[str, Any]:
+        refs = {model: dict(versions) for model, versions in images.items()}
+        for (model, version, _), digest in zip(pending, digests, strict=True):
+            refs[model][version] = digest
+        return export(refs)
+
+    return pulumi.Output.all(*(ref for _, _, ref in pending)).apply(resolved)

@@ -106,3 +106,16 @@ def test_the_content_hash_ignores_folder_names_above_the_context(tmp_path: Path)
     _context(plain / "ctx")
     _context(odd / "ctx")
     assert context_hash(build, plain) == context_hash(build, odd)
+
+
+def test_the_contract_carries_each_versions_deployed_image_built_or_pinned(
+    dev_render: Render, prod_render: Render
+) -> None:
+    # prod builds text-embedder (its digest is an Output of the build); dev and every other model pin.
+    for render in (dev_render, prod_render):
+        deployments = objects_of_kind(render, "Deployment")
+        for model, entry in render.outputs["contract"]["models"].items():
+            for version, exported in entry["versions"].items():
+                container = deployments[f"{model}-{version}"]["spec"]["template"]["spec"]["containers"][0]
+                assert exported["image"] == container["image"], (model, version)
+                assert exported["digest"] == container["image"].rsplit("@", 1)[1]
