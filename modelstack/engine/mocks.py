@@ -17,7 +17,7 @@ import pulumi
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
 from pulumi.runtime.mocks import MockMonitor
 
-from modelstack.engine.process_policy import _Policy, one_shot_process
+from modelstack.engine.process_policy import GC_THRESHOLD, _Policy, one_shot_process
 
 
 @dataclass(frozen=True)
@@ -127,10 +127,6 @@ def install(
         mocks, project=project, stack=stack, preview=preview, monitor=RecordingMonitor(mocks)
     )
     return mocks
-
-
-# Generation-0 threshold while the program runs (CPython's default is 700).
-GC_THRESHOLD = (100_000, 50, 1_000)
 
 
 @contextmanager

@@ -30,7 +30,7 @@ PROBE = textwrap.dedent(
     restored = gc.get_threshold() == before
     gc.collect()
     left = sum(ref() is not None for ref in alive)
-    print(json.dumps({"restored": restored, "during": during, "left": left}))
+    print(json.dumps({"restored": restored, "before": before, "during": during, "left": left}))
     """
 )
 
@@ -60,3 +60,8 @@ def test_a_one_shot_process_keeps_the_runs_heap_frozen_until_exit() -> None:
 
     assert outcome["restored"] is True
     assert outcome["left"] == 1000  # frozen: never scanned again; the exit frees them
+
+
+def test_a_one_shot_process_collects_rarely_before_its_program_runs_too() -> None:
+    # The probe reads the thresholds right after one_shot_process(): what catalog validation runs under.
+    assert probe("one-shot")["before"] == [100_000, 50, 1_000]
