@@ -53,19 +53,31 @@ class SourceMap:
 
         A scalar is located at its value; a mapping or list at its key (where a reader looks for it).
         """
-        for end in range(len(path), -1, -1):
-            prefix = path[:end]
-            if not key and prefix in self.scalars:
-                return self.values[prefix]
-            if prefix in self.keys:
-                return self.keys[prefix]
-            if prefix in self.values:
-                return self.values[prefix]
-        return (1, 1)
+        return locate_in(self.values, self.keys, self.scalars, path, key=key)
 
     def problem(self, path: Path, message: str, *, key: bool = False, shown: Path | None = None) -> Problem:
         line, col = self.locate(path, key=key)
         return Problem(self.file, line, col, format_path(shown if shown is not None else path), message)
+
+
+def locate_in(
+    values: dict[Path, tuple[int, int]],
+    keys: dict[Path, tuple[int, int]],
+    scalars: set[Path],
+    path: Path,
+    *,
+    key: bool = False,
+) -> tuple[int, int]:
+    """`SourceMap.locate` over the given positions."""
+    for end in range(len(path), -1, -1):
+        prefix = path[:end]
+        if not key and prefix in scalars:
+            return values[prefix]
+        if prefix in keys:
+            return keys[prefix]
+        if prefix in values:
+            return values[prefix]
+    return (1, 1)
 
 
 def _fail(name: str, where: tuple[int, int], message: str) -> CatalogError:

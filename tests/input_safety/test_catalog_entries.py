@@ -220,3 +220,46 @@ def test_nesting_is_bounded_as_deep_in_an_entry_as_in_the_whole_file(tmp_path: P
         text = "apiVersion: v1\nmodels:\n  a:\n" + deepest.replace("  " * MAX_DEPTH + "v: 1\n", "") + extra
         whole, chunked = both(tmp_path / "models.yaml", text, Memo())
         assert chunked == whole
+
+
+@HYPOTHESIS
+@given(data=st.data(), text=catalog_texts())
+def test_a_warm_parse_locates_every_path_where_the_whole_file_parse_does_before_decoding_the_rest(
+    tmp_path: Path, data: st.DataObject, text: str
+) -> None:
+    path = tmp_path / "models.yaml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        _, whole = load_yaml(path, "models.yaml")
+    except CatalogError:
+        return
+    memo = Memo()
+    load_catalog_yaml(path, "models.yaml", memo)
+    path.write_text(data.draw(edited(text)), encoding="utf-8")
+    try:
+        _, whole = load_yaml(path, "models.yaml")
+        _, warm = load_catalog_yaml(path, "models.yaml", memo)
+    except CatalogError:
+        return
+    known = sorted({*whole.values, *whole.keys}, key=repr)
+    if not known:
+        return
+    # A path as written, one below it that is not in the file, and a model the file does not have.
+    chosen = data.draw(st.sampled_from(known))
+    for where in (chosen, (*chosen, "absent"), ("models", "not-a-model", "x")):
+        for key in (False, True):
+            assert warm.locate(where, key=key) == whole.locate(where, key=key)
+
+
+def test_a_warm_parse_decodes_only_the_entries_whose_positions_are_asked_for(tmp_path: Path) -> None:
+    path = tmp_path / "models.yaml"
+    path.write_text(
+        "apiVersion: v1\nmodels:\n" + "".join(f"  m{i}:\n    x: {i}\n" for i in range(5)), encoding="utf-8"
+    )
+    memo = Memo()
+    load_catalog_yaml(path, "models.yaml", memo)
+    _, warm = load_catalog_yaml(path, "models.yaml", memo)
+
+    assert warm.locate(("models", "m3", "x")) == (10, 8)
+
+    assert list(warm._pending) == ["m0", "m1", "m2", "m4"]  # type: ignore[attr-defined]
