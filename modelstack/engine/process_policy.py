@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 
+_DEFAULT_THRESHOLD = gc.get_threshold()
 GC_THRESHOLD = (100_000, 50, 1_000)
 """Generation-0 threshold while a program runs, and for the whole of a one-shot process (CPython's
 default is 700)."""
@@ -32,3 +33,10 @@ def one_shot_process() -> None:
     """
     _Policy.one_shot = True
     gc.set_threshold(*GC_THRESHOLD)
+
+
+def long_lived_process() -> None:
+    """Declare that this process goes on serving (`release-loop --listen`): the collector's own thresholds
+    again, so the cyclic garbage of hours of rounds is freed, where a one-shot run's would be left."""
+    _Policy.one_shot = False
+    gc.set_threshold(*_DEFAULT_THRESHOLD)

@@ -65,3 +65,16 @@ def test_a_one_shot_process_keeps_the_runs_heap_frozen_until_exit() -> None:
 def test_a_one_shot_process_collects_rarely_before_its_program_runs_too() -> None:
     # The probe reads the thresholds right after one_shot_process(): what catalog validation runs under.
     assert probe("one-shot")["before"] == [100_000, 50, 1_000]
+
+
+def test_a_serving_process_gets_the_collectors_own_thresholds_back() -> None:
+    # `release-loop --listen` starts as every CLI command (one-shot), then serves for hours.
+    probe_code = (
+        "import gc, json; from modelstack.engine import process_policy as p; default = gc.get_threshold();"
+        " p.one_shot_process(); p.long_lived_process(); print(json.dumps(gc.get_threshold() == default))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe_code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.strip() == "true"

@@ -307,6 +307,9 @@ def evaluate(
         host, listen_port = parse_listen(listen)
     except ValueError as err:
         raise click.BadParameter(str(err), param_hint="--listen") from None
+    from modelstack.engine.process_policy import long_lived_process
+
+    long_lived_process()
     server = serve_metrics(exporter, host, listen_port)
     click.echo(f"serving /metrics on http://{host}:{server.server_address[1]}", err=True)
     try:
