@@ -143,7 +143,7 @@ def _whole(root: Path, stack: str, cache: RenderCache) -> tuple[str, CachedRende
     entry = cache.get(RENDER, key)
     if entry is None:
         return key, None
-    if not dependencies_unchanged(entry["dependencies"]):
+    if not dependencies_unchanged(entry["dependencies"], root):
         return key, None
     return key, _from_entry(entry, cache)
 
@@ -360,7 +360,7 @@ def _dependencies(root: Path, config: Any, catalog: Any) -> dict[str, str]:
     catalog_dir = (root / config.catalog).parent
     dependencies = project_dependencies(root, root / config.catalog)
     for model in catalog.models.values():
-        dependencies.update(file_dependencies(read_files(model, catalog_dir)))
+        dependencies.update(file_dependencies(read_files(model, catalog_dir), root))
     return dependencies
 
 

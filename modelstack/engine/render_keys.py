@@ -2,8 +2,9 @@
 
 A model's key: its catalog entry as written and the stack key (the code, the names, the stack's
 configuration as Pulumi passes it and as the program resolves it, and a models shard's view of its base).
-A whole render's key: the code, the stack, the project and working directories and the stack file, plus
-the files it records as dependencies (the catalog, every stack file of the project), checked on each use.
+A whole render's key: the code, the stack, Pulumi.yaml and the stack file, and where it runs unless that is
+the project root (`_location`), plus the files it records as dependencies (the catalog, every stack file of
+the project, named relative to the root when inside it), checked on each use.
 """
 
 from __future__ import annotations
@@ -43,6 +44,16 @@ def _file_digest(path: Path) -> str:
         os.close(fd)
 
 
+def _location(root: Path) -> tuple[str, ...]:
+    """Where the render runs, as far as it can show in the render. Run from the project root, nothing: every
+    file it reads inside the project is named relative to the root, in its dependencies and its messages
+    alike, so another checkout of the same revision (`preview --base`'s temporary worktree, CI's checkout of
+    main) finds the render whole. Run from elsewhere, messages name files from there: the root and the
+    working directory themselves."""
+    cwd = os.getcwd()
+    return ("from the project root",) if Path(cwd) == root else (str(root), cwd)
+
+
 def inputs_key(root: Path, stack: str) -> str:
     """Everything a render reads besides the files its entry records (`_dependencies`: the catalog and
     every stack file of the project) and build contexts (renders with builds are not stored whole)."""
@@ -51,11 +62,26 @@ def inputs_key(root: Path, stack: str) -> str:
         code_version(),
         RENDER,
         stack,
-        str(root),
-        os.getcwd(),  # messages name files relative to it
+        *_location(root),
         _file_digest(root / "Pulumi.yaml"),
         _file_digest(root / STACK_FILE.format(stack=stack)),
     )
+
+
+_IN_ROOT = "@/"
+
+
+def _name(path: Path, root: Path) -> str:
+    """A dependency's path: relative to the project root when inside it (see `_location`), else absolute."""
+    real = path.resolve()
+    try:
+        return _IN_ROOT + real.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(real)
+
+
+def _path(name: str, root: Path) -> Path:
+    return root.resolve() / name.removeprefix(_IN_ROOT) if name.startswith(_IN_ROOT) else Path(name)
 
 
 def _project_files(directory: Path) -> list[Path]:
@@ -68,27 +94,27 @@ def project_dependencies(root: Path, catalog: Path) -> dict[str, str]:
     """What a whole render read from disk besides its key's inputs, by digest: checked on every use."""
     from components.validation.loader import catalog_project
 
-    found = {f"file:{catalog.resolve()}": _file_digest(catalog)}
+    found = {f"file:{_name(catalog, root)}": _file_digest(catalog)}
     for directory in dict.fromkeys((root.resolve(), catalog_project(catalog))):
         files = _project_files(directory)
         # A stack file added or removed changes a family as much as an edited one.
-        found[f"stacks:{directory}"] = digest(*(path.name for path in files))
-        found.update({f"file:{path}": _file_digest(path) for path in files})
+        found[f"stacks:{_name(directory, root)}"] = digest(*(path.name for path in files))
+        found.update({f"file:{_name(path, root)}": _file_digest(path) for path in files})
     return found
 
 
-def file_dependencies(paths: Sequence[Path]) -> dict[str, str]:
+def file_dependencies(paths: Sequence[Path], root: Path) -> dict[str, str]:
     """Each file as a dependency of a whole render (checked on each use like the catalog)."""
-    return {f"file:{path.resolve()}": _file_digest(path) for path in paths}
+    return {f"file:{_name(path, root)}": _file_digest(path) for path in paths}
 
 
-def dependencies_unchanged(dependencies: dict[str, str]) -> bool:
+def dependencies_unchanged(dependencies: dict[str, str], root: Path) -> bool:
     for name, expected in dependencies.items():
         kind, _, where = name.partition(":")
         if kind == "file":
-            actual = _file_digest(Path(where))
+            actual = _file_digest(_path(where, root))
         else:
-            actual = digest(*(path.name for path in _project_files(Path(where))))
+            actual = digest(*(path.name for path in _project_files(_path(where, root))))
         if actual != expected:
             return False
     return True

@@ -557,3 +557,76 @@ def test_a_stack_file_that_is_no_regular_file_is_refused_through_the_cache_as_wi
 
     assert result.returncode == 2, result.stderr
     assert "is not a regular file" in result.stderr
+
+
+def _with_a_warning(project: Path) -> None:
+    """Model 0 autoscaled with no range: a warning, located in models.yaml, that a whole render keeps."""
+    catalog = synthetic_catalog(N)
+    for version in catalog["models"][model_name(0)]["versions"].values():
+        version["replicas"] = {"min": 2, "max": 2}
+    write_project(project, catalog, synthetic_stack_config(N))
+
+
+def test_a_copy_of_the_project_elsewhere_finds_the_render_whole_when_run_from_its_root(
+    project: Path, tmp_path: Path, declared: list[list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What `preview --base` meets: the base revision checked out in a new temporary worktree each time.
+    import shutil
+
+    from components.validation.loader import load_stack_and_catalog
+
+    _with_a_warning(project)
+    cache = RenderCache(tmp_path / "cache")
+    copy = tmp_path / "elsewhere" / "checkout"
+    shutil.copytree(project, copy)
+    monkeypatch.chdir(project)
+    incremental.cached_render(project, STACK, cache)
+    monkeypatch.chdir(copy)
+
+    again = incremental.cached_render(copy, STACK, cache)
+
+    assert len(declared) == 1
+    warnings = load_stack_and_catalog(copy, STACK)[1].warnings
+    assert warnings and again.warnings == warnings
+    render_stack(copy, STACK, tmp_path / "plain")
+    render_stack_cached(copy, STACK, tmp_path / "cached", cache)
+    assert _files(tmp_path / "cached") == _files(tmp_path / "plain")
+
+
+def test_a_copy_whose_catalog_differs_does_not_get_the_others_whole_render(
+    project: Path, tmp_path: Path, declared: list[list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    cache = RenderCache(tmp_path / "cache")
+    copy = tmp_path / "elsewhere" / "checkout"
+    shutil.copytree(project, copy)
+    catalog = synthetic_catalog(N)
+    _weights(catalog, 1, 40)
+    write_project(copy, catalog, synthetic_stack_config(N))
+    monkeypatch.chdir(project)
+    incremental.cached_render(project, STACK, cache)
+    monkeypatch.chdir(copy)
+
+    incremental.cached_render(copy, STACK, cache)
+
+    assert declared[-1] == [model_name(1)]
+
+
+def test_a_render_run_from_outside_the_root_is_keyed_by_where_it_runs(
+    project: Path, tmp_path: Path, declared: list[list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Messages then name files from the working directory: another checkout's would name other paths.
+    import shutil
+
+    _with_a_warning(project)
+    cache = RenderCache(tmp_path / "cache")
+    copy = tmp_path / "elsewhere" / "checkout"
+    shutil.copytree(project, copy)
+    monkeypatch.chdir(tmp_path)
+    first = incremental.cached_render(project, STACK, cache)
+
+    again = incremental.cached_render(copy, STACK, cache)
+
+    assert len(declared) == 2  # the stack-wide objects ran again (every model's entry was a hit)
+    assert {w.file for w in first.warnings} != {w.file for w in again.warnings}
