@@ -102,9 +102,17 @@ def validate(stack: str) -> None:
     default=None,
     help="Output directory (default rendered/<stack>).",
 )
+@click.option(
+    "--bundle",
+    "bundle",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the render as one JSON file instead of a directory: every object's YAML text (the same "
+    "bytes), the outputs and the lock. What `preview --base` reads from the base revision.",
+)
 @no_cache_option
 @report_errors
-def render(stack: str, out: Path | None, no_cache: bool) -> None:
+def render(stack: str, out: Path | None, bundle: Path | None, no_cache: bool) -> None:
     """Run the program under Pulumi's mock runtime and write one YAML file per Kubernetes object, plus
     outputs.json and versions.lock.json.
 
@@ -117,11 +125,26 @@ def render(stack: str, out: Path | None, no_cache: bool) -> None:
       0  rendered
       1  any other failure
       2  invalid catalog or stack configuration, or an --out that is not empty and not a previous
-         render (nothing is written), or a usage error
+         render, or a --bundle path that is another file (nothing is written), or a usage error
     """
     from modelstack.engine.render_dir import previous_render
 
     root = project_root()
+    if bundle is not None:
+        if out is not None:
+            raise click.UsageError("give --out or --bundle, not both")
+        from modelstack.engine.render_bundle import BundleError, bundle_stack
+        from modelstack.engine.render_cache import RenderCache
+
+        try:
+            count = bundle_stack(
+                root, stack, Path(os.path.abspath(bundle)), None if no_cache else RenderCache()
+            )
+        except BundleError as exc:
+            click.echo(f"error: --bundle: {exc}", err=True)
+            raise SystemExit(EXIT_INVALID) from None
+        click.echo(f"rendered {count} objects of stack {stack} to {bundle}")
+        return
     target = out or root / "rendered" / stack
     previous_render(Path(os.path.abspath(target)))  # refused before the program runs: nothing is written
     if no_cache:
