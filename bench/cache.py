@@ -16,12 +16,18 @@ each in a fresh process (wall, and CPU of the process and its workers), medians 
     preview warm, 1 model     the cache holds every model but the changed one (each run changes model 0's
                               weight to a value not seen before, so each is a real one-model miss)
     preview warm, no change   the same head again
+    preview warm, 1 model, --base REF
+                              what the pull-request workflow runs: a git repository of the project whose
+                              HEAD is the head's catalog, the working tree changing model 0's weight as
+                              above, previewed against `--base HEAD` (the base rendered with its own code
+                              in a temporary worktree, in a process of its own, read back as a bundle)
     floor: imports            the interpreter and the modules a one-model preview imports, nothing run
     floor: parse catalog      libyaml's parser over the head's models.yaml, events only
 
-Cold runs get a fresh cache directory each; warm ones share one primed before they are timed. The cached
-and uncached renders are compared byte for byte, and the cached and uncached previews' JSON plans too
-(the run stops if they differ).
+Cold runs get a fresh cache directory each; warm ones share one primed before they are timed (both renders,
+and one preview of each kind, so that the base directory's index is warm too). The cached and uncached
+renders are compared byte for byte, and the cached and uncached previews' JSON plans too, `--base HEAD`
+included (the run stops if they differ).
 """
 
 from __future__ import annotations
@@ -94,7 +100,22 @@ def same_tree(a: Path, b: Path) -> bool:
     return not mismatch and not errors and all(same_tree(a / d, b / d) for d in compared.common_dirs)
 
 
-def main() -> None:
+def _git_project(directory: Path, n: int) -> Path:
+    """A git repository of the benchmark's project whose one commit is the head's catalog."""
+    write_project(directory, synthetic_catalog(n), synthetic_stack_config(n))
+    identity = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@modelstack.invalid",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@modelstack.invalid",
+    }
+    for command in (["init", "--quiet"], ["add", "--all"], ["commit", "--quiet", "-m", "main"]):
+        subprocess.run(["git", "-C", str(directory), *command], check=True, env=identity)
+    return directory
+
+
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -105,7 +126,32 @@ def main() -> None:
     parser.add_argument(
         "--json", type=Path, default=None, help="Also write the figures here (bench/summary.py)."
     )
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def _write_medians(path: Path, samples: dict[str, list[Sample]], n: int, jobs: int) -> None:
+    medians = {
+        name: [statistics.median(v[0] for v in values), statistics.median(v[1] for v in values)]
+        for name, values in samples.items()
+    }
+    path.write_text(
+        json.dumps({"machine": machine(), "models": n, "jobs": jobs, "figures": medians}, indent=1)
+    )
+
+
+def _check_plans(plans: dict[str, str], uncached_git: list[str], repo: Path, env: dict[str, str]) -> None:
+    """Stop the run unless every cached preview planned what its uncached reference plans."""
+    if plans["preview cold"] != plans["preview --no-cache"]:
+        raise SystemExit("the cached preview's plan differs from the uncached one")
+    # The last `--base HEAD` preview against the reference: the base rendered into a directory, the head
+    # without the cache, every file parsed.
+    _, uncached = measure(uncached_git, repo, env)
+    if plans["preview warm, 1 model, --base REF"] != uncached:
+        raise SystemExit("the preview against --base HEAD differs from the uncached one")
+
+
+def main() -> None:
+    args = _arguments()
     n = args.models
     print(f"machine: {machine()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="modelstack-cache-bench-") as tmp:
@@ -133,6 +179,12 @@ def main() -> None:
 
         out = str(work / "out")
         preview = [*modelstack("preview"), "--base-dir", str(base_render), "--json"]
+        repo = _git_project(work / "repo", n)
+
+        def repo_change() -> None:
+            write_project(repo, with_canary(n, next(counter)), synthetic_stack_config(n))
+
+        git_preview = [*modelstack("preview"), "--base", "HEAD", "--json"]
         runs: list[tuple[str, Callable[[], None], list[str], Callable[[], dict[str, str]]]] = [
             (
                 "render --no-cache",
@@ -152,17 +204,21 @@ def main() -> None:
             ("preview cold", reset_head, preview, cold_env),
             ("preview warm, 1 model", one_model_change, preview, lambda: warm_env),
             ("preview warm, no change", lambda: None, preview, lambda: warm_env),
+            ("preview warm, 1 model, --base REF", repo_change, git_preview, lambda: warm_env),
             ("floor: imports", lambda: None, [sys.executable, "-c", IMPORTS_FLOOR], lambda: env),
             ("floor: parse catalog", lambda: None, [sys.executable, "-c", PARSE_FLOOR], lambda: env),
         ]
-        # Prime the warm cache with the head too, so "render warm" is the whole-render entry.
+        # Prime the warm cache with the head too, so "render warm" is the whole-render entry, and with one
+        # preview of each kind (the base directory's index; the base revision's whole render).
         measure([*modelstack("render"), "--out", out], head, warm_env)
+        measure(preview, head, warm_env)
+        measure(git_preview, repo, warm_env)
         samples: dict[str, list[Sample]] = {}
         plans: dict[str, str] = {}
         for attempt in range(args.repeat):
             for name, prepare, command, environment in runs:
                 prepare()
-                sample, stdout = measure(command, head, environment())
+                sample, stdout = measure(command, repo if "--base REF" in name else head, environment())
                 samples.setdefault(name, []).append(sample)
                 if name.startswith("preview") and "1 model" not in name and "no change" not in name:
                     plans[name] = stdout
@@ -179,19 +235,14 @@ def main() -> None:
                     and not same_tree(work / "plain", Path(out))
                 ):
                     raise SystemExit(f"{name}: the render differs from the uncached one")
-        if plans["preview cold"] != plans["preview --no-cache"]:
-            raise SystemExit("the cached preview's plan differs from the uncached one")
+                if name.endswith("--base REF"):
+                    plans[name] = stdout
+        _check_plans(plans, [*git_preview, "--no-cache"], repo, env)
         for path in work.glob("cache-cold-*"):
             shutil.rmtree(path, ignore_errors=True)
     report(samples, f"N = {n}, medians of {args.repeat}, jobs = {args.jobs}")
     if args.json:
-        medians = {
-            name: [statistics.median(v[0] for v in values), statistics.median(v[1] for v in values)]
-            for name, values in samples.items()
-        }
-        args.json.write_text(
-            json.dumps({"machine": machine(), "models": n, "jobs": args.jobs, "figures": medians}, indent=1)
-        )
+        _write_medians(args.json, samples, n, args.jobs)
 
 
 def report(samples: dict[str, list[Sample]], what: str) -> None:

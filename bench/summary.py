@@ -48,6 +48,10 @@ def offline_table(run: dict[str, Any], cache: dict[str, Any]) -> list[str]:
         ("`modelstack preview`, cold cache, one-model change", cached.get("preview cold")),
         ("**`modelstack preview`, warm, one-model change**", cached.get("preview warm, 1 model")),
         ("**`modelstack preview`, warm, no change**", cached.get("preview warm, no change")),
+        (
+            "**`modelstack preview --base HEAD`, warm, one-model change** (the PR workflow)",
+            cached.get("preview warm, 1 model, --base REF"),
+        ),
         ("floor: interpreter and imports a one-model preview needs", cached.get("floor: imports")),
         ("floor: libyaml parsing the catalog (events only)", cached.get("floor: parse catalog")),
     ]
@@ -90,7 +94,11 @@ def goals(run: dict[str, Any], cache: dict[str, Any]) -> list[str]:
     cached = cache["figures"]
     floors = run["sizes"].get(n, {}).get("figures", {})
     lines = ["| goal | measured | met |", "|---|---|---|"]
-    for label, key in (("one-model preview, warm", "preview warm, 1 model"), ("no-change preview, warm", "preview warm, no change")):  # fmt: skip
+    for label, key in (
+        ("one-model preview, warm, `--base-dir`", "preview warm, 1 model"),
+        ("one-model preview, warm, `--base REF` (the PR workflow)", "preview warm, 1 model, --base REF"),
+        ("no-change preview, warm", "preview warm, no change"),
+    ):
         figure = cached.get(key)
         if figure is None:
             continue
