@@ -5,9 +5,10 @@ the metrics adapter's rules, the stack outputs: contract and capacity plan, and 
 depend on the whole catalog, plus each model's objects (everything below its ServedModel), which depend
 only on that model's entry, the stack configuration and the code (`render_keys`). So:
 
-- **unchanged inputs** (the same stack file, Pulumi.yaml, catalog and other stack files, code, working
-  directory): the whole render comes from one entry, keyed by those bytes; nothing is parsed, validated
-  or run;
+- **unchanged inputs** (the same stack file, Pulumi.yaml, catalog and other stack files, code, and working
+  directory unless run from the project root): the whole render comes from one entry, keyed by those
+  bytes; nothing is parsed, validated or run. Renders of other catalogs for the same stack (a preview's
+  base and head, two branches) are entries of their own;
 - **otherwise** the catalog is validated as `modelstack validate` does, every model's key is computed,
   and the program runs under the mock runtime with only the models the cache misses declared, the
   stack-wide objects always recomputed from the whole catalog. What it registers below each model's
@@ -35,12 +36,14 @@ from components.catalog.errors import Problem, Severity
 from modelstack.engine.render_cache import RenderCache, code_version, digest
 from modelstack.engine.render_keys import (
     RENDER,
+    current_digests,
     dependencies_unchanged,
     file_dependencies,
     inputs_key,
     model_key,
     project_dependencies,
     stack_key,
+    whole_key,
 )
 
 SERVED_MODEL = "modelstack:index:ServedModel"
@@ -51,6 +54,7 @@ MODEL_INDEX = "model-index"
 MODEL_TEXTS = "model-texts"
 MODEL_BODIES = "model-bodies"
 CATALOG_ENTRIES = "catalog-entries"
+RENDER_DEPENDENCIES = "render-dependencies"
 
 
 def text_digest(text: str) -> str:
@@ -139,11 +143,14 @@ def _from_entry(entry: dict[str, Any], cache: RenderCache) -> CachedRender:
 
 
 def _whole(root: Path, stack: str, cache: RenderCache) -> tuple[str, CachedRender | None]:
+    """The render stored whole for these inputs and the files as they are now: the inputs' key names the
+    dependencies its last render read, their digests now name the entry (`render_keys.whole_key`)."""
     key = inputs_key(root, stack)
-    entry = cache.get(RENDER, key)
-    if entry is None:
+    names = cache.get(RENDER_DEPENDENCIES, key)
+    if not isinstance(names, list):
         return key, None
-    if not dependencies_unchanged(entry["dependencies"], root):
+    entry = cache.get(RENDER, whole_key(key, current_digests(names, root)))
+    if entry is None or not dependencies_unchanged(entry["dependencies"], root):
         return key, None
     return key, _from_entry(entry, cache)
 
@@ -367,7 +374,7 @@ def _dependencies(root: Path, config: Any, catalog: Any) -> dict[str, str]:
 def cached_render(root: Path, stack: str, cache: RenderCache, *, jobs: int | None = None) -> CachedRender:
     """The render of `stack`, from the cache where it can; raises CatalogError like `run_program`."""
     root = Path(root)
-    whole_key, whole = _whole(root, stack, cache)
+    inputs, whole = _whole(root, stack, cache)
     if whole is not None:
         return whole
     from modelstack.engine.lock import LOCK_FORMAT
@@ -436,7 +443,7 @@ def cached_render(root: Path, stack: str, cache: RenderCache, *, jobs: int | Non
     if all(key is not None for key in plan.keys.values()):
         cache.put(
             RENDER,
-            whole_key,
+            whole_key(inputs, dependencies),
             {
                 "dependencies": dependencies,
                 "index": [[k, sha, owner] for k, (sha, owner) in index.items()],
@@ -448,6 +455,8 @@ def cached_render(root: Path, stack: str, cache: RenderCache, *, jobs: int | Non
                 "stack_objects": [[k, text, body] for k, (text, body) in stack_objects.items()],
             },
         )
+        # Written last: it names the entry above by what the next run finds on disk.
+        cache.put(RENDER_DEPENDENCIES, inputs, sorted(dependencies))
     cache.trim()
     return rendered
 

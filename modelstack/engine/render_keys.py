@@ -108,16 +108,26 @@ def file_dependencies(paths: Sequence[Path], root: Path) -> dict[str, str]:
     return {f"file:{_name(path, root)}": _file_digest(path) for path in paths}
 
 
-def dependencies_unchanged(dependencies: dict[str, str], root: Path) -> bool:
-    for name, expected in dependencies.items():
+def current_digests(names: Sequence[str], root: Path) -> dict[str, str]:
+    """Each dependency (`file:…`, `stacks:…`) as it is on disk now."""
+    found = {}
+    for name in names:
         kind, _, where = name.partition(":")
         if kind == "file":
-            actual = _file_digest(_path(where, root))
+            found[name] = _file_digest(_path(where, root))
         else:
-            actual = digest(*(path.name for path in _project_files(_path(where, root))))
-        if actual != expected:
-            return False
-    return True
+            found[name] = digest(*(path.name for path in _project_files(_path(where, root))))
+    return found
+
+
+def dependencies_unchanged(dependencies: dict[str, str], root: Path) -> bool:
+    return current_digests(list(dependencies), root) == dependencies
+
+
+def whole_key(inputs: str, dependencies: dict[str, str]) -> str:
+    """Where a whole render is stored: its inputs' key and what its dependencies hold, so renders of the same
+    stack from other catalogs (a branch, the base of a preview) are kept beside it, not in its place."""
+    return digest(inputs, *(f"{name}={value}" for name, value in sorted(dependencies.items())))
 
 
 def model_key(stack_key: str, name: str, entry: Any, files: Sequence[Path] = ()) -> str:

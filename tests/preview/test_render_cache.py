@@ -630,3 +630,26 @@ def test_a_render_run_from_outside_the_root_is_keyed_by_where_it_runs(
 
     assert len(declared) == 2  # the stack-wide objects ran again (every model's entry was a hit)
     assert {w.file for w in first.warnings} != {w.file for w in again.warnings}
+
+
+def test_renders_of_two_catalogs_of_one_stack_are_both_kept_whole(
+    project: Path, tmp_path: Path, declared: list[list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A preview's head and its base (or two branches checked out in turn) share every input but the
+    # catalog: the one rendered last must not take the other's place.
+    cache = RenderCache(tmp_path / "cache")
+    monkeypatch.chdir(project)
+    incremental.cached_render(project, STACK, cache)
+    catalog = synthetic_catalog(N)
+    _weights(catalog, 3, 25)
+    write_project(project, catalog, synthetic_stack_config(N))
+    incremental.cached_render(project, STACK, cache)
+    runs = len(declared)
+
+    write_project(project, synthetic_catalog(N), synthetic_stack_config(N))
+    back = incremental.cached_render(project, STACK, cache)
+    write_project(project, catalog, synthetic_stack_config(N))
+    again = incremental.cached_render(project, STACK, cache)
+
+    assert len(declared) == runs
+    assert back.index != again.index
