@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import stat
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +71,9 @@ def write_bundle(texts: Iterable[tuple[str, str]], outputs: Any, lock: dict[str,
     text = json.dumps(document, sort_keys=True, separators=(",", ":"))
     directory = path.parent
     directory.mkdir(parents=True, exist_ok=True)
-    fd, staging = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    staging = str(directory / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    # Created as any file the user writes (the umask's mode), not mkstemp's 0600.
+    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
             stream.write(text)

@@ -154,3 +154,19 @@ def test_an_invalid_head_stops_the_base_render_and_leaves_no_worktree(tmp_path: 
     assert result.returncode == 2
     assert "weight" in result.stderr and "Traceback" not in result.stderr
     assert project.git("worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+def test_a_bundle_is_created_with_the_mode_the_umask_gives(tmp_path: Path, project_root: Path) -> None:
+    import os
+    import stat
+
+    bundle = tmp_path / "render.json"
+    previous = os.umask(0o022)
+    try:
+        result = run_modelstack(project_root, "render", "--stack", "dev", "--bundle", str(bundle))
+    finally:
+        os.umask(previous)
+
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(bundle.stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["render.json"]  # no staging file left behind
