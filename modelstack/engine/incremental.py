@@ -37,7 +37,6 @@ from modelstack.engine.render_cache import RenderCache, code_version, digest
 from modelstack.engine.render_keys import (
     RENDER,
     current_digests,
-    dependencies_unchanged,
     file_dependencies,
     inputs_key,
     model_key,
@@ -149,8 +148,10 @@ def _whole(root: Path, stack: str, cache: RenderCache) -> tuple[str, CachedRende
     names = cache.get(RENDER_DEPENDENCIES, key)
     if not isinstance(names, list):
         return key, None
-    entry = cache.get(RENDER, whole_key(key, current_digests(names, root)))
-    if entry is None or not dependencies_unchanged(entry["dependencies"], root):
+    current = current_digests(names, root)
+    entry = cache.get(RENDER, whole_key(key, current))
+    # The entry's own record, against the digests just taken (not the files hashed a second time).
+    if entry is None or entry["dependencies"] != current:
         return key, None
     return key, _from_entry(entry, cache)
 

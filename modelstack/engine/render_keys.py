@@ -120,10 +120,6 @@ def current_digests(names: Sequence[str], root: Path) -> dict[str, str]:
     return found
 
 
-def dependencies_unchanged(dependencies: dict[str, str], root: Path) -> bool:
-    return current_digests(list(dependencies), root) == dependencies
-
-
 def whole_key(inputs: str, dependencies: dict[str, str]) -> str:
     """Where a whole render is stored: its inputs' key and what its dependencies hold, so renders of the same
     stack from other catalogs (a branch, the base of a preview) are kept beside it, not in its place."""
