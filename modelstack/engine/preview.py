@@ -55,10 +55,7 @@ def _render_command(stack: str, *target: str) -> list[str]:
     return [sys.executable, "-m", "modelstack", "render", "--stack", stack, *target]
 
 
-def _failed(ref: str, result: subprocess.CompletedProcess[str] | tuple[str, str]) -> BaseRenderError:
-    stdout, stderr = (
-        (result.stdout, result.stderr) if isinstance(result, subprocess.CompletedProcess) else result
-    )
+def _failed(ref: str, stdout: str, stderr: str) -> BaseRenderError:
     detail = (stderr or stdout).strip().splitlines()[-5:]
     return BaseRenderError(f"base {ref!r} does not render:\n  " + "\n  ".join(detail))
 
@@ -72,7 +69,7 @@ def _render_tree(tree: Path, ref: str, stack: str, out: Path) -> Path:
         text=True,
     )
     if result.returncode != 0:
-        raise _failed(ref, result)
+        raise _failed(ref, result.stdout, result.stderr)
     return out
 
 
@@ -111,7 +108,7 @@ def git_base_started(root: Path, ref: str, stack: str, work: Path) -> Iterator[C
             if process.returncode == 2 and "No such option" in stderr and "--bundle" in stderr:
                 return _render_tree(tree, ref, stack, work / "base")
             if process.returncode != 0:
-                raise _failed(ref, (stdout, stderr))
+                raise _failed(ref, stdout, stderr)
             try:
                 return read_bundle(bundle)
             except BundleError:
