@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -567,18 +568,22 @@ def _with_a_warning(project: Path) -> None:
     write_project(project, catalog, synthetic_stack_config(N))
 
 
+def _copy_elsewhere(project: Path, tmp_path: Path) -> Path:
+    """The same project checked out at another path (what `preview --base`'s worktree is)."""
+    copy = tmp_path / "elsewhere" / "checkout"
+    shutil.copytree(project, copy)
+    return copy
+
+
 def test_a_copy_of_the_project_elsewhere_finds_the_render_whole_when_run_from_its_root(
     project: Path, tmp_path: Path, declared: list[list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # What `preview --base` meets: the base revision checked out in a new temporary worktree each time.
-    import shutil
-
     from components.validation.loader import load_stack_and_catalog
 
     _with_a_warning(project)
     cache = RenderCache(tmp_path / "cache")
-    copy = tmp_path / "elsewhere" / "checkout"
-    shutil.copytree(project, copy)
+    copy = _copy_elsewhere(project, tmp_path)
     monkeypatch.chdir(project)
     incremental.cached_render(project, STACK, cache)
     monkeypatch.chdir(copy)
@@ -596,11 +601,8 @@ def test_a_copy_of_the_project_elsewhere_finds_the_render_whole_when_run_from_it
 def test_a_copy_whose_catalog_differs_does_not_get_the_others_whole_render(
     project: Path, tmp_path: Path, declared: list[list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import shutil
-
     cache = RenderCache(tmp_path / "cache")
-    copy = tmp_path / "elsewhere" / "checkout"
-    shutil.copytree(project, copy)
+    copy = _copy_elsewhere(project, tmp_path)
     catalog = synthetic_catalog(N)
     _weights(catalog, 1, 40)
     write_project(copy, catalog, synthetic_stack_config(N))
@@ -617,12 +619,9 @@ def test_a_render_run_from_outside_the_root_is_keyed_by_where_it_runs(
     project: Path, tmp_path: Path, declared: list[list[str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Messages then name files from the working directory: another checkout's would name other paths.
-    import shutil
-
     _with_a_warning(project)
     cache = RenderCache(tmp_path / "cache")
-    copy = tmp_path / "elsewhere" / "checkout"
-    shutil.copytree(project, copy)
+    copy = _copy_elsewhere(project, tmp_path)
     monkeypatch.chdir(tmp_path)
     first = incremental.cached_render(project, STACK, cache)
 
