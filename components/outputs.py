@@ -13,7 +13,7 @@ import pulumi
 from components.catalog.catalog import Catalog
 from components.catalog.shard import ShardRole
 from components.catalog.stack_config import StackConfig
-from components.contract.build import contract_output
+from components.contract.output import contract_output
 from components.gpu.capacity_report import capacity_plan
 from components.stack import ModelStack
 

@@ -13,7 +13,8 @@ from components.catalog.model import ModelSpec
 from components.catalog.stack_config import StackConfig
 from components.images.model_image import ModelImage, ModelImageArgs
 from components.quality.evaluator import GoldenSetEvaluator, GoldenSetEvaluatorArgs
-from components.traffic import SmokeGate, SmokeGateArgs, TrafficPolicy, TrafficPolicyArgs
+from components.traffic.policy import TrafficPolicy, TrafficPolicyArgs
+from components.traffic.smoke_gate import SmokeGate, SmokeGateArgs
 from components.workload.identity import model_service_account
 from components.workload.model_version import ModelVersion, ModelVersionArgs
 

@@ -12,12 +12,12 @@ import pulumi_kubernetes as k8s
 
 from components.autoscaling.adapter import AdapterRules, AdapterRulesArgs
 from components.base_reference import BaseReference, BaseReferenceArgs
-from components.catalog.catalog import Catalog
+from components.catalog.catalog import Catalog, served_models
 from components.catalog.model import ModelSpec
 from components.catalog.stack_config import AutoscalingEngine, KubernetesTarget, StackConfig
 from components.gpu.node_pool import GpuNodePool, GpuNodePoolArgs, MigManagerConfig, MigManagerConfigArgs
 from components.served_model import ServedModel, ServedModelArgs
-from components.traffic import ISTIO_SECURITY, namespace_peer_authentication_manifest
+from components.traffic.access import ISTIO_SECURITY, namespace_peer_authentication_manifest
 from components.traffic.mesh import namespace_labels
 
 
@@ -72,14 +72,6 @@ def _retained(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransfo
     return pulumi.ResourceTransformationResult(
         args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(retain_on_delete=True))
     )
-
-
-def served_models(catalog: Catalog, stack: StackConfig) -> dict[str, ModelSpec]:
-    """The models whose objects this stack declares: all of them, none (a base) or a shard's selection."""
-    shard = stack.shard
-    return {
-        name: model for name, model in catalog.models.items() if shard.owns(name, model.owner, model.labels)
-    }
 
 
 class ModelStack(pulumi.ComponentResource):

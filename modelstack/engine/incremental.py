@@ -267,7 +267,7 @@ class _Plan:
 
 def _plan(cache: RenderCache, loaded: Any, shared: str, catalog_dir: Path) -> _Plan:
     """Only the models this stack owns (a base: none; a models shard: its selection), in catalog order."""
-    from components.stack import served_models
+    from components.catalog.catalog import served_models
 
     config, catalog = loaded
     keys: dict[str, str | None] = {}
@@ -307,10 +307,10 @@ class CatalogMemo:
 
 
 def _validated(root: Path, stack: str, cache: RenderCache | None = None) -> tuple[Any, Any, Any, str]:
+    from components.catalog.catalog import served_models
     from components.catalog.shard import ShardRole
-    from components.stack import served_models
     from components.validation.loader import load_stack_and_catalog, stack_wire
-    from modelstack.engine.render import PROJECT, base_outputs
+    from modelstack.engine.offline_world import PROJECT, base_outputs
 
     memo = CatalogMemo(cache) if cache is not None else None
     config, loaded = load_stack_and_catalog(root, stack, memo=memo)

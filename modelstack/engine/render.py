@@ -19,9 +19,8 @@ from components.validation.loader import stack_wire
 from modelstack.engine.lock import versions_lock
 from modelstack.engine.manifest import Manifest
 from modelstack.engine.mocks import Registered, install, lean_runtime
+from modelstack.engine.offline_world import PROJECT, base_outputs
 from modelstack.engine.render_files import dump_yaml, lock_json, outputs_json, unique_keys, write_texts
-
-PROJECT = "modelstack"
 
 
 @dataclass(frozen=True)
@@ -110,25 +109,6 @@ async def _resolved(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [await _resolved(item) for item in value]
     return normalize(value)
-
-
-def base_outputs(root: Path, reference: str) -> dict[str, Any]:
-    """What a models shard reads of its base offline: the base as this checkout would deploy it (its
-    contract without the capacity plan, which a shard does not read)."""
-    from components.contract.build import shard_export
-    from components.contract.schema import SCHEMA_VERSION
-    from components.validation.loader import load_stack_config
-
-    name = reference.rsplit("/", 1)[-1]
-    config = load_stack_config(root, name)
-    contract = {
-        "schemaVersion": SCHEMA_VERSION,
-        "stack": name,
-        "namespace": config.namespace,
-        "models": {},
-        "shard": shard_export(config),
-    }
-    return {"contract": contract, "namespace": config.namespace}
 
 
 def run_program(
