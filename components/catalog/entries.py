@@ -204,7 +204,9 @@ def load_catalog_yaml(path: FsPath, display: str | None, memo: ParseMemo | None)
     models: dict[Any, Any] = {}
     first: tuple[int, int] | None = None
     for start, end in bounds:
-        part = "\n".join(lines[start:end]) + "\n"
+        # The file's own text: the last entry ends as the file does, with or without a line break (one
+        # added there would end a literal block scalar `|` with a newline the whole-file parse has not).
+        part = "\n".join(lines[start:end]) + ("\n" if end < len(lines) else "")
         key = hashlib.sha256(part.encode()).hexdigest()
         entry = known.get(key)
         if entry is None:

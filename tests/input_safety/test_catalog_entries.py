@@ -209,8 +209,21 @@ def test_a_changed_entry_is_the_only_one_parsed_again(
 
     data, _ = load_catalog_yaml(path, "models.yaml", memo)
 
-    assert parsed[1:] == ["  b:\n    y: 3\n\n"]  # the last entry ends with the file
+    assert parsed[1:] == ["  b:\n    y: 3\n"]  # the last entry ends as the file does
     assert data["models"] == {"a": {"x": 1}, "b": {"y": 3}}
+
+
+@pytest.mark.parametrize("chomping", ["|", "|-", "|+", ">"])
+@pytest.mark.parametrize("ending", ["", "\n", "\n\n"])
+def test_a_block_scalar_ending_the_file_parses_as_in_the_whole_file_with_or_without_a_last_line_break(
+    tmp_path: Path, chomping: str, ending: str
+) -> None:
+    # Found by the property above: the last entry was parsed with a line break the file did not have.
+    text = f"apiVersion: v1\nmodels:\n  a: {{b: 1}}\n  c:\n    text: {chomping}\n      two\n      lines{ending}"
+    memo = Memo()
+    for _ in ("cold", "warm"):
+        whole, chunked = both(tmp_path / "models.yaml", text, memo)
+        assert chunked == whole
 
 
 def test_nesting_is_bounded_as_deep_in_an_entry_as_in_the_whole_file(tmp_path: Path) -> None:
