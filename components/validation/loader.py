@@ -185,16 +185,54 @@ def parse_catalog(path: Path | str) -> Catalog:
     return phase.catalog
 
 
+@dataclass(frozen=True)
+class SchemaChecked:
+    """A catalog past the schema, its rules not yet run: `finish` with what `rule_problems` found gives
+    what `load_catalog` does (or raises what it raises). The offline engine runs the rules in another
+    process while this one goes on (modelstack/engine/rules_beside.py); nothing may use `catalog` for more
+    than work it throws away until `finish` returned."""
+
+    phase: _SchemaPhase
+    stack: StackConfig
+
+    @property
+    def catalog(self) -> Catalog | None:
+        """The catalog as the schema built it: None when the schema rejected it."""
+        return self.phase.catalog
+
+    @property
+    def entries(self) -> Mapping[str, Any]:
+        return self.phase.entries
+
+    @property
+    def schema_failed(self) -> bool:
+        """The schema alone already decided that `finish` raises."""
+        return self.phase.catalog is None or any(p.severity is Severity.ERROR for p in self.phase.problems)
+
+    def rule_problems(self) -> list[Problem]:
+        return self.phase.rule_problems(self.stack)
+
+    def finish(self, rule_problems: list[Problem]) -> LoadedCatalog:
+        """Raises CatalogError listing every problem, the schema's first."""
+        phase = self.phase
+        problems = [*phase.problems, *rule_problems]
+        errors = [p for p in problems if p.severity is Severity.ERROR]
+        if errors or phase.catalog is None:
+            raise CatalogError(problems)
+        warnings = tuple(p for p in problems if p.severity is Severity.WARNING)
+        return LoadedCatalog(phase.catalog, phase.source, warnings, phase.entries)
+
+
+def check_schema(path: Path | str, stack: StackConfig, memo: ParseMemo | None = None) -> SchemaChecked:
+    """`load_catalog` up to its rules (raises CatalogError only when `models.yaml` is not a mapping)."""
+    return SchemaChecked(_schema_phase(Path(path), memo), stack)
+
+
 def load_catalog(path: Path | str, stack: StackConfig, memo: ParseMemo | None = None) -> LoadedCatalog:
     """Validate `models.yaml` against the schema and the stack. Raises CatalogError listing every problem.
     `memo`: where unchanged model entries' parses are kept between runs (the offline engine's cache)."""
-    phase = _schema_phase(Path(path), memo)
-    problems = [*phase.problems, *phase.rule_problems(stack)]
-    errors = [p for p in problems if p.severity is Severity.ERROR]
-    if errors or phase.catalog is None:
-        raise CatalogError(problems)
-    warnings = tuple(p for p in problems if p.severity is Severity.WARNING)
-    return LoadedCatalog(phase.catalog, phase.source, warnings, phase.entries)
+    checked = check_schema(path, stack, memo)
+    return checked.finish(checked.rule_problems())
 
 
 def _catalog_of(wire: Wire, root: Path, catalog: Path | None) -> Path:
@@ -207,11 +245,19 @@ def load_project(
 ) -> tuple[StackConfig, LoadedCatalog]:
     """The stack configuration and the catalog validated in one run: an invalid stack file is reported
     together with every catalog error that does not need the stack (raises CatalogError with both)."""
+    stack, checked = check_project_schema(wire, source, root, catalog, memo)
+    return stack, checked.finish(checked.rule_problems())
+
+
+def check_project_schema(
+    wire: Wire, source: SourceMap, root: Path, catalog: Path | None = None, memo: ParseMemo | None = None
+) -> tuple[StackConfig, SchemaChecked]:
+    """`load_project` up to the catalog's rules."""
     try:
         stack = stack_config_from(wire, root, source)
     except CatalogError as stack_error:
         raise CatalogError([*stack_error.problems, *_catalog_problems_beside(wire, root, catalog)]) from None
-    return stack, load_catalog(catalog or root / stack.catalog, stack, memo)
+    return stack, check_schema(catalog or root / stack.catalog, stack, memo)
 
 
 def load_stack_config_or_every_error(root: Path, stack: str, catalog: Path | None = None) -> StackConfig:
@@ -228,11 +274,19 @@ def load_stack_and_catalog(
 ) -> tuple[StackConfig, LoadedCatalog]:
     """`load_project` from `Pulumi.<stack>.yaml` in `root`; a value the Pulumi CLI could not pass is
     reported together with the catalog's errors too."""
+    config, checked = check_stack_and_catalog_schema(root, stack, catalog, memo)
+    return config, checked.finish(checked.rule_problems())
+
+
+def check_stack_and_catalog_schema(
+    root: Path, stack: str, catalog: Path | None = None, memo: ParseMemo | None = None
+) -> tuple[StackConfig, SchemaChecked]:
+    """`load_stack_and_catalog` up to the catalog's rules."""
     config, source = _config_block(root, stack)
     wire, problems = encode(config, source)
     if problems:
         raise CatalogError([*problems, *_catalog_problems_beside(wire, root, catalog)])
-    return load_project(wire, source, root, catalog, memo)
+    return check_project_schema(wire, source, root, catalog, memo)
 
 
 def _catalog_problems_beside(wire: Wire, root: Path, catalog: Path | None) -> list[Problem]:

@@ -27,10 +27,10 @@ import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from components.catalog.errors import Problem, Severity
 from modelstack.engine.render_cache import RenderCache, code_version, digest
@@ -44,6 +44,9 @@ from modelstack.engine.render_keys import (
     stack_key,
     whole_key,
 )
+
+if TYPE_CHECKING:
+    from components.validation.loader import LoadedCatalog, SchemaChecked
 
 SERVED_MODEL = "modelstack:index:ServedModel"
 PARALLEL_MIN = 64
@@ -265,18 +268,18 @@ class _Plan:
         return [name for name in self.keys if name not in self.hits]
 
 
-def _plan(cache: RenderCache, loaded: Any, shared: str, catalog_dir: Path) -> _Plan:
+def _plan(cache: RenderCache, run: _Run) -> _Plan:
     """Only the models this stack owns (a base: none; a models shard: its selection), in catalog order."""
     from components.catalog.catalog import served_models
 
-    config, catalog = loaded
+    catalog_dir = (run.root / run.config.catalog).parent
     keys: dict[str, str | None] = {}
     hits: dict[str, dict[str, Any]] = {}
-    for name, model in served_models(catalog.catalog, config).items():
+    for name, model in served_models(run.catalog, run.config).items():
         if _builds(model):
             keys[name] = None
             continue
-        key = model_key(shared, name, catalog.entries.get(name), read_files(model, catalog_dir))
+        key = model_key(run.shared, name, run.checked.entries.get(name), read_files(model, catalog_dir))
         keys[name] = key
         entry = cache.get(MODEL_INDEX, key)
         if entry is not None:
@@ -306,28 +309,55 @@ class CatalogMemo:
             self.cache.put(CATALOG_ENTRIES, self._key(), entries)
 
 
-def _validated(root: Path, stack: str, cache: RenderCache | None = None) -> tuple[Any, Any, Any, str]:
+@dataclass(frozen=True)
+class _Run:
+    """A cached render past the schema: what it renders from, and the key every model's objects share."""
+
+    root: Path
+    stack: str
+    inputs: str
+    """`render_keys.inputs_key` of this run."""
+    config: Any
+    checked: SchemaChecked
+    catalog: Any
+    """The catalog as the schema built it: nothing stored from it before the rules passed it."""
+    shared: str
+
+
+def _checked(root: Path, stack: str, cache: RenderCache | None = None, inputs: str = "") -> _Run:
+    """The stack configuration, the catalog past the schema (its rules still to run: `rules_beside`) and
+    the key every model's objects share; raises CatalogError when the schema already rejects the catalog."""
     from components.catalog.catalog import served_models
     from components.catalog.shard import ShardRole
-    from components.validation.loader import load_stack_and_catalog, stack_wire
+    from components.validation.loader import check_stack_and_catalog_schema, stack_wire
     from modelstack.engine.offline_world import PROJECT, base_outputs
 
     memo = CatalogMemo(cache) if cache is not None else None
-    config, loaded = load_stack_and_catalog(root, stack, memo=memo)
+    config, checked = check_stack_and_catalog_schema(root, stack, memo=memo)
+    catalog = checked.catalog
+    if catalog is None or checked.schema_failed:
+        raise AssertionError(checked.finish(checked.rule_problems()))  # finish raises CatalogError first
     wire, _ = stack_wire(root, stack)
-    served = served_models(loaded.catalog, config)
+    served = served_models(catalog, config)
     builds = any(_builds(m) for m in served.values()) and config.build_images
     # The shard's objects wait on the check of what it reads (a warning or an error, never an object's
     # field), but what they see of the base is theirs to depend on: keyed, so no model can miss it.
     base = None
     if config.shard.role is ShardRole.MODELS and config.shard.base is not None:
         base = base_outputs(root, config.shard.base)
-    return config, loaded, wire, stack_key(PROJECT, stack, wire, config, base=base, builds_images=builds)
+    shared = stack_key(PROJECT, stack, wire, config, base=base, builds_images=builds)
+    return _Run(root, stack, inputs, config, checked, catalog, shared)
+
+
+def _validated(root: Path, stack: str, cache: RenderCache | None = None) -> tuple[Any, LoadedCatalog, str]:
+    """`_checked` with the rules run here: the validated catalog."""
+    run = _checked(root, stack, cache)
+    return run.config, run.checked.finish(run.checked.rule_problems()), run.shared
 
 
 def shard(root: Path, stack: str, models: Sequence[str], cache: RenderCache) -> None:
     """Render `models` and store them (a parallel worker of `cached_render`)."""
-    config, loaded, _, shared = _validated(root, stack, cache)
+    config, loaded, shared = _validated(root, stack, cache)
     result = render_models(root, stack, (config, loaded.catalog), models)
     if result is None:
         return
@@ -378,12 +408,22 @@ def cached_render(root: Path, stack: str, cache: RenderCache, *, jobs: int | Non
     inputs, whole = _whole(root, stack, cache)
     if whole is not None:
         return whole
-    from modelstack.engine.lock import LOCK_FORMAT
+    from modelstack.engine.rules_beside import rules_beside
 
-    config, loaded, _, shared = _validated(root, stack, cache)
+    run = _checked(root, stack, cache, inputs)
+    with rules_beside(run.checked) as validated:
+        return _render_checked(run, cache, jobs, validated)
+
+
+def _render_checked(
+    run: _Run, cache: RenderCache, jobs: int | None, validated: Callable[[], LoadedCatalog]
+) -> CachedRender:
+    """`cached_render` of a catalog past the schema, its rules running meanwhile (`rules_beside`): nothing
+    is stored, and no error of the program's is raised, before `validated()` has passed the catalog."""
+    root, stack, config, catalog = run.root, run.stack, run.config, run.catalog
     # Taken before the program runs: a file edited meanwhile is then a miss next time, never stale.
-    dependencies = _dependencies(root, config, loaded.catalog)
-    plan = _plan(cache, (config, loaded), shared, (root / config.catalog).parent)
+    dependencies = _dependencies(root, config, catalog)
+    plan = _plan(cache, run)
     misses = plan.misses
     jobs = jobs_default() if jobs is None else jobs
     groups: list[list[str]] = []
@@ -396,11 +436,36 @@ def cached_render(root: Path, stack: str, cache: RenderCache, *, jobs: int | Non
     elsewhere = {m for group in groups for m in group}
     processes = _workers(root, stack, groups, cache)
     here = [m for m in misses if m not in elsewhere]
-    result = render_models(root, stack, (config, loaded.catalog), here)
+    try:
+        result = render_models(root, stack, (config, catalog), here)
+    except Exception:
+        validated()  # a catalog the rules reject is reported as such, not as what the program made of it
+        raise
+    loaded = validated()
     for process in processes:
         process.wait()
     if result is None:
         raise UnattributableRenderError
+    rendered = _merged(cache, plan, result, loaded)
+    if rendered is None:
+        # A worker failed, or its entries were trimmed meanwhile: render everything here.
+        return cached_render(root, stack, cache, jobs=1)
+    if all(key is not None for key in plan.keys.values()):
+        _store_whole(cache, run.inputs, dependencies, rendered)
+    cache.trim()
+    return rendered
+
+
+def _merged(
+    cache: RenderCache,
+    plan: _Plan,
+    result: tuple[dict[str, _Model], dict[str, Any], dict[str, Any], int],
+    loaded: LoadedCatalog,
+) -> CachedRender | None:
+    """The models this run rendered (now stored) and the cached rest in one render; None when a cached
+    model's entry is gone."""
+    from modelstack.engine.lock import LOCK_FORMAT
+
     models, stack_objects, outputs, stack_resources = result
     for name, model in models.items():
         key = plan.keys[name]
@@ -421,19 +486,17 @@ def cached_render(root: Path, stack: str, cache: RenderCache, *, jobs: int | Non
         else:
             entry = plan.hits.get(name) or cache.get(MODEL_INDEX, key or "")
             if entry is None:
-                # A worker failed, or its entries were trimmed meanwhile: render everything here.
-                return cached_render(root, stack, cache, jobs=1)
+                return None
         for object_key, sha in entry["index"]:
             if object_key in index:
                 raise ValueError(f"two resources render to the same object {object_key}")
             index[object_key] = (sha, name)
         lock_models[name] = entry["lock"]
         resources += entry["resources"]
-    lock = {"format": LOCK_FORMAT, "models": lock_models}
-    rendered = CachedRender(
+    return CachedRender(
         index=index,
         outputs=outputs,
-        lock=lock,
+        lock={"format": LOCK_FORMAT, "models": lock_models},
         warnings=tuple(loaded.warnings),
         resources=resources,
         model_keys={name: key for name, key in plan.keys.items() if key is not None},
@@ -441,25 +504,27 @@ def cached_render(root: Path, stack: str, cache: RenderCache, *, jobs: int | Non
         cache=cache,
         loaded=loaded_here,
     )
-    if all(key is not None for key in plan.keys.values()):
-        cache.put(
-            RENDER,
-            whole_key(inputs, dependencies),
-            {
-                "dependencies": dependencies,
-                "index": [[k, sha, owner] for k, (sha, owner) in index.items()],
-                "outputs": outputs,
-                "lock": lock,
-                "warnings": [_problem_record(p) for p in loaded.warnings],
-                "resources": resources,
-                "models": list(rendered.model_keys.items()),
-                "stack_objects": [[k, text, body] for k, (text, body) in stack_objects.items()],
-            },
-        )
-        # Written last: it names the entry above by what the next run finds on disk.
-        cache.put(RENDER_DEPENDENCIES, inputs, sorted(dependencies))
-    cache.trim()
-    return rendered
+
+
+def _store_whole(
+    cache: RenderCache, inputs: str, dependencies: dict[str, str], rendered: CachedRender
+) -> None:
+    cache.put(
+        RENDER,
+        whole_key(inputs, dependencies),
+        {
+            "dependencies": dependencies,
+            "index": [[k, sha, owner] for k, (sha, owner) in rendered.index.items()],
+            "outputs": rendered.outputs,
+            "lock": rendered.lock,
+            "warnings": [_problem_record(p) for p in rendered.warnings],
+            "resources": rendered.resources,
+            "models": list(rendered.model_keys.items()),
+            "stack_objects": [[k, text, body] for k, (text, body) in rendered.stack_objects.items()],
+        },
+    )
+    # Written last: it names the entry above by what the next run finds on disk.
+    cache.put(RENDER_DEPENDENCIES, inputs, sorted(dependencies))
 
 
 class UnattributableRenderError(Exception):

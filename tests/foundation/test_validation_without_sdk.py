@@ -57,7 +57,7 @@ def test_the_render_cache_validates_and_keys_a_run_without_the_pulumi_sdk() -> N
         """
         from pathlib import Path
         from modelstack.engine.incremental import _validated
-        config, loaded, wire, key = _validated(Path("."), "prod")
+        config, loaded, key = _validated(Path("."), "prod")
         print(len(loaded.catalog.models), len(key))
         """
     )
