@@ -219,7 +219,9 @@ def test_a_block_scalar_ending_the_file_parses_as_in_the_whole_file_with_or_with
     tmp_path: Path, chomping: str, ending: str
 ) -> None:
     # Found by the property above: the last entry was parsed with a line break the file did not have.
-    text = f"apiVersion: v1\nmodels:\n  a: {{b: 1}}\n  c:\n    text: {chomping}\n      two\n      lines{ending}"
+    text = (
+        f"apiVersion: v1\nmodels:\n  a: {{b: 1}}\n  c:\n    text: {chomping}\n      two\n      lines{ending}"
+    )
     memo = Memo()
     for _ in ("cold", "warm"):
         whole, chunked = both(tmp_path / "models.yaml", text, memo)
