@@ -23,26 +23,30 @@ preview finds changed.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Collection, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from components.catalog.errors import Problem, Severity
 from modelstack.engine.render_cache import RenderCache, code_version, digest
 from modelstack.engine.render_keys import (
-    RENDER,
-    current_digests,
     file_dependencies,
-    inputs_key,
     model_key,
     project_dependencies,
     stack_key,
-    whole_key,
+)
+from modelstack.engine.render_store import (
+    MODEL_INDEX,
+    CachedRender,
+    CacheVanishedError,
+    RenderedModel,
+    store_model,
+    store_whole,
+    stored_whole,
+    text_digest,
 )
 
 if TYPE_CHECKING:
@@ -52,123 +56,10 @@ SERVED_MODEL = "modelstack:index:ServedModel"
 PARALLEL_MIN = 64
 """Misses below this many models are rendered in this process (a second one costs ~2 s to start)."""
 
-MODEL_INDEX = "model-index"
-MODEL_TEXTS = "model-texts"
-MODEL_BODIES = "model-bodies"
 CATALOG_ENTRIES = "catalog-entries"
-RENDER_DEPENDENCIES = "render-dependencies"
-
-
-def text_digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@dataclass
-class CachedRender:
-    """A render as the cache holds it: each object's text digest and owner, loaded lazily."""
-
-    index: dict[str, tuple[str, str]]
-    """Object key → (SHA-256 of its YAML text, the model it belongs to or "" for a stack-wide object)."""
-    outputs: dict[str, Any]
-    lock: dict[str, Any]
-    warnings: tuple[Problem, ...]
-    resources: int
-    model_keys: dict[str, str]
-    """Model → its cache key (a model that builds images has none)."""
-    stack_objects: dict[str, tuple[str, dict[str, Any]]]
-    """Stack-wide objects: key → (text, object)."""
-    cache: RenderCache
-    loaded: dict[str, tuple[dict[str, str], dict[str, Any] | None]] = field(default_factory=dict)
-    """Models rendered by this run: model → (texts by key, objects by key)."""
-
-    def _model_texts(self, model: str) -> dict[str, str]:
-        if model in self.loaded:
-            return self.loaded[model][0]
-        texts = self.cache.get(MODEL_TEXTS, self.model_keys.get(model, ""))
-        if texts is None:
-            raise CacheVanishedError(model)
-        return dict(texts)
-
-    def _model_bodies(self, model: str) -> dict[str, Any]:
-        if model in self.loaded and self.loaded[model][1] is not None:
-            return self.loaded[model][1]  # type: ignore[return-value]
-        bodies = self.cache.get(MODEL_BODIES, self.model_keys.get(model, ""))
-        if bodies is None:
-            raise CacheVanishedError(model)
-        return dict(bodies)
-
-    def texts(self) -> Iterator[tuple[str, str]]:
-        """Every (key, YAML text)."""
-        for key, (text, _) in self.stack_objects.items():
-            yield key, text
-        for model in dict.fromkeys(owner for _, owner in self.index.values() if owner):
-            yield from self._model_texts(model).items()
-
-    def body(self, key: str) -> dict[str, Any]:
-        model = self.index[key][1]
-        if not model:
-            return self.stack_objects[key][1]
-        return dict(self._model_bodies(model)[key])
-
-    @property
-    def objects(self) -> int:
-        return len(self.index)
-
-
-class CacheVanishedError(Exception):
-    """An entry the render index refers to was trimmed (or damaged) meanwhile: render again without it."""
-
-
-# --- the stored form ------------------------------------------------------------------------------
-
-
-def _problem_record(problem: Problem) -> list[Any]:
-    return [problem.file, problem.line, problem.column, problem.path, problem.message, problem.severity.value]
-
-
-def _problem(record: Sequence[Any]) -> Problem:
-    file, line, column, path, message, severity = record
-    return Problem(file, line, column, path, message, Severity(severity))
-
-
-def _from_entry(entry: dict[str, Any], cache: RenderCache) -> CachedRender:
-    return CachedRender(
-        index={key: (sha, owner) for key, sha, owner in entry["index"]},
-        outputs=entry["outputs"],
-        lock=entry["lock"],
-        warnings=tuple(_problem(p) for p in entry["warnings"]),
-        resources=entry["resources"],
-        model_keys=dict(entry["models"]),
-        stack_objects={key: (text, body) for key, text, body in entry["stack_objects"]},
-        cache=cache,
-    )
-
-
-def _whole(root: Path, stack: str, cache: RenderCache) -> tuple[str, CachedRender | None]:
-    """The render stored whole for these inputs and the files as they are now: the inputs' key names the
-    dependencies its last render read, their digests now name the entry (`render_keys.whole_key`)."""
-    key = inputs_key(root, stack)
-    names = cache.get(RENDER_DEPENDENCIES, key)
-    if not isinstance(names, list):
-        return key, None
-    current = current_digests(names, root)
-    entry = cache.get(RENDER, whole_key(key, current))
-    # The entry's own record, against the digests just taken (not the files hashed a second time).
-    if entry is None or entry["dependencies"] != current:
-        return key, None
-    return key, _from_entry(entry, cache)
 
 
 # --- rendering the misses -------------------------------------------------------------------------
-
-
-@dataclass
-class _Model:
-    texts: dict[str, str]
-    bodies: dict[str, Any]
-    index: list[tuple[str, str]]
-    lock: dict[str, Any]
-    resources: int
 
 
 def _owners(registered: Sequence[Any]) -> dict[str, str] | None:
@@ -198,7 +89,7 @@ def _owners(registered: Sequence[Any]) -> dict[str, str] | None:
 
 def render_models(
     root: Path, stack: str, loaded: tuple[Any, Any], declared: Collection[str]
-) -> tuple[dict[str, _Model], dict[str, tuple[str, dict[str, Any]]], dict[str, Any], int] | None:
+) -> tuple[dict[str, RenderedModel], dict[str, tuple[str, dict[str, Any]]], dict[str, Any], int] | None:
     """Run the program declaring only `declared`: each model's objects, the stack-wide objects, the stack
     outputs, the number of stack-wide registrations. None when the resource tree cannot be attributed."""
     from modelstack.engine.render import _manifest, run_program
@@ -209,7 +100,7 @@ def render_models(
     if owners is None:
         return None
     lock = render.lock.get("models", {})
-    models = {name: _Model({}, {}, [], lock.get(name, {}), 0) for name in declared}
+    models = {name: RenderedModel({}, {}, [], lock.get(name, {}), 0) for name in declared}
     stack_objects: dict[str, tuple[str, dict[str, Any]]] = {}
     stack_resources = 0
     for resource in render.resources:
@@ -234,13 +125,6 @@ def render_models(
         model.bodies[manifest.key] = manifest.body
         model.index.append((manifest.key, text_digest(text)))
     return models, stack_objects, render.outputs, stack_resources
-
-
-def _store_model(cache: RenderCache, key: str, model: _Model) -> None:
-    cache.put(MODEL_TEXTS, key, model.texts)
-    cache.put(MODEL_BODIES, key, model.bodies)
-    # Written last: an index entry means the other two were written (a reader still checks them).
-    cache.put(MODEL_INDEX, key, {"index": model.index, "lock": model.lock, "resources": model.resources})
 
 
 def _builds(model: Any) -> bool:
@@ -365,7 +249,7 @@ def shard(root: Path, stack: str, models: Sequence[str], cache: RenderCache) -> 
     served = loaded.catalog.models
     for name, model in result[0].items():
         key = model_key(shared, name, loaded.entries.get(name), read_files(served[name], catalog_dir))
-        _store_model(cache, key, model)
+        store_model(cache, key, model)
 
 
 def _workers(
@@ -405,7 +289,7 @@ def _dependencies(root: Path, config: Any, catalog: Any) -> dict[str, str]:
 def cached_render(root: Path, stack: str, cache: RenderCache, *, jobs: int | None = None) -> CachedRender:
     """The render of `stack`, from the cache where it can; raises CatalogError like `run_program`."""
     root = Path(root)
-    inputs, whole = _whole(root, stack, cache)
+    inputs, whole = stored_whole(root, stack, cache)
     if whole is not None:
         return whole
     from modelstack.engine.rules_beside import rules_beside
@@ -451,7 +335,7 @@ def _render_checked(
         # A worker failed, or its entries were trimmed meanwhile: render everything here.
         return cached_render(root, stack, cache, jobs=1)
     if all(key is not None for key in plan.keys.values()):
-        _store_whole(cache, run.inputs, dependencies, rendered)
+        store_whole(cache, run.inputs, dependencies, rendered)
     cache.trim()
     return rendered
 
@@ -459,7 +343,7 @@ def _render_checked(
 def _merged(
     cache: RenderCache,
     plan: _Plan,
-    result: tuple[dict[str, _Model], dict[str, Any], dict[str, Any], int],
+    result: tuple[dict[str, RenderedModel], dict[str, Any], dict[str, Any], int],
     loaded: LoadedCatalog,
 ) -> CachedRender | None:
     """The models this run rendered (now stored) and the cached rest in one render; None when a cached
@@ -470,7 +354,7 @@ def _merged(
     for name, model in models.items():
         key = plan.keys[name]
         if key is not None:
-            _store_model(cache, key, model)
+            store_model(cache, key, model)
     index: dict[str, tuple[str, str]] = {}
     lock_models: dict[str, Any] = {}
     resources = stack_resources
@@ -504,27 +388,6 @@ def _merged(
         cache=cache,
         loaded=loaded_here,
     )
-
-
-def _store_whole(
-    cache: RenderCache, inputs: str, dependencies: dict[str, str], rendered: CachedRender
-) -> None:
-    cache.put(
-        RENDER,
-        whole_key(inputs, dependencies),
-        {
-            "dependencies": dependencies,
-            "index": [[k, sha, owner] for k, (sha, owner) in rendered.index.items()],
-            "outputs": rendered.outputs,
-            "lock": rendered.lock,
-            "warnings": [_problem_record(p) for p in rendered.warnings],
-            "resources": rendered.resources,
-            "models": list(rendered.model_keys.items()),
-            "stack_objects": [[k, text, body] for k, (text, body) in rendered.stack_objects.items()],
-        },
-    )
-    # Written last: it names the entry above by what the next run finds on disk.
-    cache.put(RENDER_DEPENDENCIES, inputs, sorted(dependencies))
 
 
 class UnattributableRenderError(Exception):

@@ -149,7 +149,8 @@ def preview(
     With `cache`, the head comes from the render cache and the base directory is compared by digest
     (`modelstack.engine.incremental`, `render_index`): the same plan, warnings and findings."""
     if cache is not None:
-        from modelstack.engine.incremental import CacheVanishedError, UnattributableRenderError
+        from modelstack.engine.incremental import UnattributableRenderError
+        from modelstack.engine.render_store import CacheVanishedError
 
         try:
             return _cached_preview(root, stack, base_ref, base_dir, work, guard=guard, cache=cache)

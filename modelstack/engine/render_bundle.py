@@ -25,9 +25,9 @@ from typing import Any
 
 import yaml
 
-from modelstack.engine.incremental import text_digest
 from modelstack.engine.render_cache import RenderCache
 from modelstack.engine.render_files import unique_keys
+from modelstack.engine.render_store import text_digest
 
 FORMAT = "modelstack-render-bundle/1"
 _HEAD = '{"format":"' + FORMAT + '"'
@@ -89,11 +89,8 @@ def bundle_stack(root: Path, stack: str, path: Path, cache: RenderCache | None) 
     of objects. Raises CatalogError like `render`, BundleError for a `path` it must not replace."""
     check_target(path)  # refused before the program runs: nothing is written
     if cache is not None:
-        from modelstack.engine.incremental import (
-            CacheVanishedError,
-            UnattributableRenderError,
-            cached_render,
-        )
+        from modelstack.engine.incremental import UnattributableRenderError, cached_render
+        from modelstack.engine.render_store import CacheVanishedError
 
         try:
             rendered = cached_render(root, stack, cache)

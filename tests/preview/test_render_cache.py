@@ -450,7 +450,7 @@ def test_a_model_that_builds_its_image_is_never_cached(tmp_path: Path, project_r
     rendered = incremental.cached_render(project_root, "dev", cache)
 
     assert not set(builders) & set(rendered.model_keys)
-    assert not list((tmp_path / "cache").glob(f"{incremental.RENDER}/*/*"))
+    assert not list((tmp_path / "cache").glob(f"{render_keys.RENDER}/*/*"))
 
 
 def test_the_repository_stacks_render_the_same_bytes_through_the_cache(

@@ -12,13 +12,18 @@ import pytest
 
 from components.catalog.errors import CatalogError, Severity
 from components.validation.loader import check_schema, load_catalog, load_stack_config
-from modelstack.engine import incremental
+from modelstack.engine import incremental, render_store
 from modelstack.engine.render_cache import RenderCache
 from modelstack.engine.render_keys import RENDER
 from modelstack.engine.rules_beside import can_fork, rules_beside
 from tests.foundation.catalog_project import CATALOG, make_project
 
-pytestmark = pytest.mark.skipif(not can_fork(), reason="the rules are forked on Linux, single-threaded")
+# Each test in an interpreter of its own (`fresh_interpreter`): there no thread another test left running
+# stops the fork.
+pytestmark = [
+    pytest.mark.skipif(not can_fork(), reason="the rules are forked on Linux, single-threaded"),
+    pytest.mark.fresh_interpreter,
+]
 
 # Pool gpu-a has 16 GPUs; at 20 replicas of one GPU the maximum overflows it: a warning, not an error.
 WARNED = CATALOG.replace(
@@ -133,7 +138,7 @@ def test_a_catalog_the_rules_reject_stores_no_render(tmp_path: Path) -> None:
     with pytest.raises(CatalogError):
         incremental.cached_render(project, "test", cache)
 
-    kinds = {incremental.MODEL_INDEX, incremental.MODEL_TEXTS, incremental.MODEL_BODIES, RENDER}
+    kinds = {render_store.MODEL_INDEX, render_store.MODEL_TEXTS, render_store.MODEL_BODIES, RENDER}
     stored = {
         p.relative_to(tmp_path / "cache").parts[0] for p in (tmp_path / "cache").rglob("*") if p.is_file()
     }
