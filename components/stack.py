@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_docker_build as docker_build
 import pulumi_kubernetes as k8s
 
 from components.autoscaling.adapter import AdapterRules, AdapterRulesArgs
@@ -44,11 +43,13 @@ def kubernetes_provider(name: str, stack: StackConfig, parent: pulumi.Resource) 
 
 def image_builder(
     name: str, args: ModelStackArgs, parent: pulumi.Resource, served: Mapping[str, ModelSpec]
-) -> docker_build.Provider | None:
+) -> pulumi.ProviderResource | None:
     """The docker-build provider, only when the stack builds images (the dev quick start needs no Docker)."""
     builds = any(v.build for m in served.values() for v in m.versions.values())
     if not (builds and args.stack.build_images):
         return None
+    import pulumi_docker_build as docker_build  # only a stack that builds loads the provider's SDK
+
     return docker_build.Provider(name, opts=pulumi.ResourceOptions(parent=parent))
 
 
