@@ -26,6 +26,35 @@ SHARED = ROOT.parent / "shared"
 VALIDATOR = SHARED / "tools" / "validate_manifests.py"
 
 
+FRESH = "MODELSTACK_TEST_FRESH_INTERPRETER"
+"""Set to a test's node id in the interpreter that runs it for `fresh_interpreter`."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """A test marked `fresh_interpreter` runs in a new pytest process of its own: code that forks only
+    where no other thread runs (`modelstack.engine.forked`) would otherwise meet the threads other tests
+    of this worker left running, and take its no-fork path unseen."""
+    if (
+        pyfuncitem.get_closest_marker("fresh_interpreter") is None
+        or os.environ.get(FRESH) == pyfuncitem.nodeid
+    ):
+        return None
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0", "-q", pyfuncitem.nodeid],
+        cwd=ROOT,
+        env={**os.environ, FRESH: pyfuncitem.nodeid},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"in a fresh interpreter:\n{result.stdout[-6000:]}\n{result.stderr[-2000:]}", pytrace=False
+        )
+    return True
+
+
 @functools.cache
 def _render(stack: str) -> Render:
     return run_program(ROOT, stack)

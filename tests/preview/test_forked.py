@@ -10,10 +10,12 @@ import pytest
 
 from modelstack.engine.forked import beside, can_fork
 
-forking = pytest.mark.skipif(not can_fork(), reason="a child is forked on Linux, single-threaded")
+# The forking tests each run in an interpreter of their own (`fresh_interpreter`): there no thread another
+# test left running stops the fork.
 
 
-@forking
+@pytest.mark.fresh_interpreter
+@pytest.mark.skipif(not can_fork(), reason="a child is forked on Linux, single-threaded")
 def test_the_value_comes_from_the_child_when_one_is_forked() -> None:
     parent = os.getpid()
 
@@ -24,7 +26,8 @@ def test_the_value_comes_from_the_child_when_one_is_forked() -> None:
     assert value["rows"] == list(range(1000))
 
 
-@forking
+@pytest.mark.fresh_interpreter
+@pytest.mark.skipif(not can_fork(), reason="a child is forked on Linux, single-threaded")
 def test_an_exception_in_the_child_is_raised_here_as_calling_the_function_here_raises() -> None:
     def fails() -> None:
         raise ValueError(f"failed in {'the child' if os.getpid() != parent else 'this process'}")
@@ -34,7 +37,8 @@ def test_an_exception_in_the_child_is_raised_here_as_calling_the_function_here_r
         result()
 
 
-@forking
+@pytest.mark.fresh_interpreter
+@pytest.mark.skipif(not can_fork(), reason="a child is forked on Linux, single-threaded")
 def test_a_value_the_child_cannot_send_is_computed_here() -> None:
     lock = threading.Lock()  # no pickle for a lock
 
@@ -45,7 +49,8 @@ def test_a_value_the_child_cannot_send_is_computed_here() -> None:
     assert value is lock
 
 
-@forking
+@pytest.mark.fresh_interpreter
+@pytest.mark.skipif(not can_fork(), reason="a child is forked on Linux, single-threaded")
 def test_a_child_whose_value_is_never_asked_for_is_reaped() -> None:
     with beside(lambda: sum(range(10**8))):
         pass
