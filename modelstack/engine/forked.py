@@ -4,8 +4,8 @@ A warm one-model preview has work that needs nothing the program makes (the cata
 directory's index) and a program run that needs none of it until the end. A child forked from this
 process starts with everything already loaded (nothing is sent to it) and sends back only the result.
 
-A child is forked only where that is safe and cheap: Linux, a process with no other thread (a thread
-holding a lock at the fork would leave it held in the child). Elsewhere, or when the child fails in any
+A child is forked only where that is safe and cheap: Linux, a process with no other thread, Python's or
+a C library's (a thread holding a lock at the fork would leave it held in the child). Elsewhere, or when the child fails in any
 way (killed, an exception, a result that does not unpickle), the function runs here instead: a caller
 always gets what calling it here would have given, or the exception it raises here.
 """
@@ -27,7 +27,14 @@ _FAILED = object()
 
 
 def can_fork() -> bool:
-    return sys.platform == "linux" and hasattr(os, "fork") and threading.active_count() == 1
+    """Linux, and this process has one thread: no Python thread, and none a C library started either
+    (`/proc/self/task` lists every thread of the process, gRPC's own included)."""
+    if sys.platform != "linux" or not hasattr(os, "fork") or threading.active_count() != 1:
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
 
 
 class Forked(Generic[T]):

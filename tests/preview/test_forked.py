@@ -67,3 +67,19 @@ def test_without_a_fork_the_function_runs_here_once_when_first_asked_for() -> No
         assert (result(), result()) == (1, 1)
 
     assert calls == [os.getpid()]
+
+
+@pytest.mark.fresh_interpreter
+@pytest.mark.skipif(not can_fork(), reason="a child is forked on Linux, single-threaded")
+def test_no_child_is_forked_while_another_thread_runs() -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with beside(os.getpid) as result:
+            pid = result()
+    finally:
+        stop.set()
+        other.join()
+
+    assert pid == os.getpid()
