@@ -4,18 +4,27 @@ here gives (its value, or its exception), whatever becomes of the child."""
 from __future__ import annotations
 
 import os
+import sys
 import threading
 
 import pytest
 
 from modelstack.engine.forked import beside, can_fork
+from tests.conftest import FRESH
 
 # The forking tests each run in an interpreter of their own (`fresh_interpreter`): there no thread another
-# test left running stops the fork.
+# test (or the test runner) left running stops the fork, which `in_a_single_thread` checks.
+LINUX = pytest.mark.skipif(sys.platform != "linux", reason="a child is forked on Linux only")
+
+
+@pytest.fixture(autouse=True)
+def in_a_single_thread() -> None:
+    if os.environ.get(FRESH):
+        assert can_fork(), "the fresh interpreter runs another thread: no test here would fork"
 
 
 @pytest.mark.fresh_interpreter
-@pytest.mark.skipif(not can_fork(), reason="a child is forked on Linux, single-threaded")
+@LINUX
 def test_the_value_comes_from_the_child_when_one_is_forked() -> None:
     parent = os.getpid()
 
@@ -27,7 +36,7 @@ def test_the_value_comes_from_the_child_when_one_is_forked() -> None:
 
 
 @pytest.mark.fresh_interpreter
-@pytest.mark.skipif(not can_fork(), reason="a child is forked on Linux, single-threaded")
+@LINUX
 def test_an_exception_in_the_child_is_raised_here_as_calling_the_function_here_raises() -> None:
     def fails() -> None:
         raise ValueError(f"failed in {'the child' if os.getpid() != parent else 'this process'}")
@@ -38,7 +47,7 @@ def test_an_exception_in_the_child_is_raised_here_as_calling_the_function_here_r
 
 
 @pytest.mark.fresh_interpreter
-@pytest.mark.skipif(not can_fork(), reason="a child is forked on Linux, single-threaded")
+@LINUX
 def test_a_value_the_child_cannot_send_is_computed_here() -> None:
     lock = threading.Lock()  # no pickle for a lock
 
@@ -50,7 +59,7 @@ def test_a_value_the_child_cannot_send_is_computed_here() -> None:
 
 
 @pytest.mark.fresh_interpreter
-@pytest.mark.skipif(not can_fork(), reason="a child is forked on Linux, single-threaded")
+@LINUX
 def test_a_child_whose_value_is_never_asked_for_is_reaped() -> None:
     with beside(lambda: sum(range(10**8))):
         pass
@@ -70,7 +79,7 @@ def test_without_a_fork_the_function_runs_here_once_when_first_asked_for() -> No
 
 
 @pytest.mark.fresh_interpreter
-@pytest.mark.skipif(not can_fork(), reason="a child is forked on Linux, single-threaded")
+@LINUX
 def test_no_child_is_forked_while_another_thread_runs() -> None:
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)

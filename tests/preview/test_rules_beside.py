@@ -5,6 +5,7 @@ rules reject stores nothing and is reported as the rules report it."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,13 @@ from modelstack.engine import incremental, render_store
 from modelstack.engine.render_cache import RenderCache
 from modelstack.engine.render_keys import RENDER
 from modelstack.engine.rules_beside import can_fork, rules_beside
+from tests.conftest import FRESH
 from tests.foundation.catalog_project import CATALOG, make_project
 
 # Each test in an interpreter of its own (`fresh_interpreter`): there no thread another test left running
 # stops the fork.
 pytestmark = [
-    pytest.mark.skipif(not can_fork(), reason="the rules are forked on Linux, single-threaded"),
+    pytest.mark.skipif(sys.platform != "linux", reason="a child is forked on Linux only"),
     pytest.mark.fresh_interpreter,
 ]
 
@@ -31,6 +33,12 @@ WARNED = CATALOG.replace(
 )
 # Half precision with no smoke test: an error only the rules find, on a catalog the program renders.
 REJECTED = CATALOG.replace("precision: bf16", "precision: fp16")
+
+
+@pytest.fixture(autouse=True)
+def in_a_single_thread() -> None:
+    if os.environ.get(FRESH):
+        assert can_fork(), "the fresh interpreter runs another thread: no test here would fork"
 
 
 def _checked(project: Path) -> Any:
