@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import os
 import pickle
-import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -82,11 +81,11 @@ class Forked(Generic[T]):
         return self.value  # type: ignore[return-value]
 
     def close(self) -> None:
-        """The child reaped: killed when its result was never asked for (this run failed first)."""
+        """The child reaped. One whose result was never asked for (this run failed first) is waited for,
+        not killed: it may be writing a cache entry, and a kill would leave its temporary file behind.
+        Its work is bounded (the rules, a directory's index); Ctrl-C reaches it with the process group."""
         if self.pid is None:
             return
-        with suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
         os.close(self.read)
         os.waitpid(self.pid, 0)
         self.pid = None
