@@ -110,9 +110,16 @@ def validate(stack: str) -> None:
     help="Write the render as one JSON file instead of a directory: every object's YAML text (the same "
     "bytes), the outputs and the lock. What `preview --base` reads from the base revision.",
 )
+@click.option(
+    "--by-reference",
+    "by_reference",
+    is_flag=True,
+    help="With --bundle: name each cached model's objects by their render-cache entry instead of copying "
+    "them. Readable only beside the same cache: what `preview --base` asks of the base revision.",
+)
 @no_cache_option
 @report_errors
-def render(stack: str, out: Path | None, bundle: Path | None, no_cache: bool) -> None:
+def render(stack: str, out: Path | None, bundle: Path | None, by_reference: bool, no_cache: bool) -> None:
     """Run the program under Pulumi's mock runtime and write one YAML file per Kubernetes object, plus
     outputs.json and versions.lock.json.
 
@@ -130,6 +137,8 @@ def render(stack: str, out: Path | None, bundle: Path | None, no_cache: bool) ->
     from modelstack.engine.render_dir import previous_render
 
     root = project_root()
+    if by_reference and bundle is None:
+        raise click.UsageError("--by-reference needs --bundle")
     if bundle is not None:
         if out is not None:
             raise click.UsageError("give --out or --bundle, not both")
@@ -138,7 +147,11 @@ def render(stack: str, out: Path | None, bundle: Path | None, no_cache: bool) ->
 
         try:
             count = bundle_stack(
-                root, stack, Path(os.path.abspath(bundle)), None if no_cache else RenderCache()
+                root,
+                stack,
+                Path(os.path.abspath(bundle)),
+                None if no_cache else RenderCache(),
+                by_reference=by_reference,
             )
         except BundleError as exc:
             click.echo(f"error: --bundle: {exc}", err=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from components.catalog.errors import Problem
 from modelstack.engine.diff import Plan, contract_weights, plan, plan_by_digest, read_render, read_weights
-from modelstack.engine.render_bundle import Bundle, BundleError, read_bundle
+from modelstack.engine.render_bundle import Bundle, BundleError, ReferenceBundle, read_bundle
 from modelstack.engine.render_cache import RenderCache
 
 Guard = Callable[[Path, Path], Sequence[Problem]]
@@ -79,20 +79,32 @@ def render_git_base(root: Path, ref: str, stack: str, out: Path) -> Path:
         return _render_tree(tree, ref, stack, out)
 
 
-Base = Bundle | Path
-"""A base render: a bundle in memory, or a directory (a revision whose code has no `render --bundle`)."""
+Base = Bundle | ReferenceBundle | Path
+"""A base render: a bundle in memory (its objects' texts, or their names in the render cache), or a
+directory (a revision whose code has no `render --bundle`)."""
+
+
+def _lacks(returncode: int, stderr: str, option: str) -> bool:
+    # Click words it "No such option: --bundle" or "No such option '--bundle'." by version.
+    return returncode == 2 and "No such option" in stderr and option in stderr
 
 
 @contextmanager
-def git_base_started(root: Path, ref: str, stack: str, work: Path) -> Iterator[Callable[[], Base]]:
+def git_base_started(
+    root: Path, ref: str, stack: str, work: Path, cache: RenderCache | None = None
+) -> Iterator[Callable[[], Base]]:
     """Start rendering revision `ref` with its own code (a temporary worktree) into a bundle, in a process
     of its own; the callable waits for it. The head is rendered meanwhile: on two cores the base's render
-    is then nearly free. A revision whose CLI has no `--bundle`, or writes another bundle format, is
-    rendered into a directory instead; leaving the block early stops the render and removes the tree."""
+    is then nearly free. With `cache` (the one the base's process uses too, `$MODELSTACK_CACHE_DIR`), the
+    bundle names the cached models' objects instead of copying them (`render --by-reference`); a revision
+    whose CLI lacks that option writes the whole bundle, one whose CLI has no `--bundle`, or that writes
+    another bundle format, is rendered into a directory. Leaving the block early stops the render and
+    removes the tree."""
     with _worktree(root, ref) as tree:
         bundle = work / "base.json"
+        reference = ["--by-reference"] if cache is not None else []
         process = subprocess.Popen(
-            _render_command(stack, "--bundle", str(bundle)),
+            _render_command(stack, "--bundle", str(bundle), *reference),
             cwd=tree,
             env=_base_env(tree),
             stdin=subprocess.DEVNULL,
@@ -104,13 +116,23 @@ def git_base_started(root: Path, ref: str, stack: str, work: Path) -> Iterator[C
         def finish() -> Base:
             stdout, stderr = process.communicate()
             finished.append(True)
-            # Click words it "No such option: --bundle" or "No such option '--bundle'." by version.
-            if process.returncode == 2 and "No such option" in stderr and "--bundle" in stderr:
+            returncode = process.returncode
+            if reference and _lacks(returncode, stderr, "--by-reference"):
+                again = subprocess.run(
+                    _render_command(stack, "--bundle", str(bundle)),
+                    cwd=tree,
+                    env=_base_env(tree),
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    text=True,
+                )
+                returncode, stdout, stderr = again.returncode, again.stdout, again.stderr
+            if _lacks(returncode, stderr, "--bundle"):
                 return _render_tree(tree, ref, stack, work / "base")
-            if process.returncode != 0:
+            if returncode != 0:
                 raise _failed(ref, stdout, stderr)
             try:
-                return read_bundle(bundle)
+                return read_bundle(bundle, cache)
             except BundleError:
                 return _render_tree(tree, ref, stack, work / "base")
 
@@ -197,7 +219,7 @@ def _cached_preview(
     with ExitStack() as started:
         pending = None
         if base_dir is None and base_ref is not None:
-            pending = started.enter_context(git_base_started(root, base_ref, stack, work))
+            pending = started.enter_context(git_base_started(root, base_ref, stack, work, cache))
         # A base directory's weights and index (~0.1 s at 1,000 models: a stat of every file) need nothing
         # of the head: read in a child meanwhile (`forked.beside`).
         indexed = started.enter_context(beside(lambda: base_side(base_dir))) if base_dir is not None else None
@@ -211,7 +233,7 @@ def _cached_preview(
     # Compact: the guard parses it, nobody reads it (an indented dump is Python's slow encoder).
     (head_dir / LOCK_FILE).write_text(json.dumps(head.lock, separators=(",", ":")))
     lock_dir = base
-    if isinstance(base, Bundle):
+    if isinstance(base, Bundle | ReferenceBundle):
         # Only the lock of a bundle is a file: what the guard reads.
         lock_dir = work / "base-lock"
         lock_dir.mkdir(parents=True, exist_ok=True)
@@ -226,7 +248,7 @@ def _cached_preview(
             {}, head_digests, lambda key: None, head.body, base_weights={}, head_weights=head_weights
         )
         return Preview(result, head.warnings, tuple(findings))
-    if isinstance(base, Bundle):
+    if isinstance(base, Bundle | ReferenceBundle):
         result = plan_by_digest(
             base.index(),
             head_digests,

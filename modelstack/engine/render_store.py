@@ -63,6 +63,10 @@ class CachedRender:
             raise CacheVanishedError(model)
         return dict(bodies)
 
+    def model_texts(self, model: str) -> dict[str, str]:
+        """One model's objects: key → YAML text."""
+        return self._model_texts(model)
+
     def texts(self) -> Iterator[tuple[str, str]]:
         """Every (key, YAML text)."""
         for key, (text, _) in self.stack_objects.items():

@@ -2,7 +2,8 @@
 
 A bundle holds exactly the texts, outputs and lock that `render --out` writes; a preview against a git
 revision reads the base's bundle and plans exactly what the uncached preview (which renders the base into a
-directory and parses every file) plans; a revision whose CLI predates `--bundle` is still previewed.
+directory and parses every file) plans; a revision whose CLI predates `--bundle` is still previewed. A
+bundle by reference (what the preview asks of its base) gives the very digests and objects of the whole one.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from modelstack.engine.render_bundle import FORMAT, read_bundle
+from modelstack.engine.render_bundle import FORMAT, REFERENCE_FORMAT, BundleError, read_bundle
+from modelstack.engine.render_cache import RenderCache
+from modelstack.engine.render_store import MODEL_TEXTS, CacheVanishedError
 from tests.git_project import GitProject, clone_of_working_tree, modelstack_env, run_modelstack
 from tests.preview.test_git_base import shift_llm_chat_weights
 
@@ -170,3 +173,87 @@ def test_a_bundle_is_created_with_the_mode_the_umask_gives(tmp_path: Path, proje
     assert result.returncode == 0, result.stderr
     assert stat.S_IMODE(bundle.stat().st_mode) == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["render.json"]  # no staging file left behind
+
+
+def _bundles(project_root: Path, tmp_path: Path, stack: str) -> tuple[Path, Path, RenderCache]:
+    """The same render as a whole bundle and by reference, through one render cache."""
+    cache = tmp_path / "cache"
+    env = {**modelstack_env(project_root), "MODELSTACK_CACHE_DIR": str(cache)}
+    whole, by_reference = tmp_path / "whole.json", tmp_path / "by-reference.json"
+    for target in ([str(whole)], [str(by_reference), "--by-reference"]):
+        command = [sys.executable, "-m", "modelstack", "render", "--stack", stack, "--bundle", *target]
+        result = subprocess.run(command, cwd=project_root, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    return whole, by_reference, RenderCache(cache)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_bundle_by_reference_gives_the_digests_objects_outputs_and_lock_of_the_whole_bundle(
+    stack: str, tmp_path: Path, project_root: Path
+) -> None:
+    whole_path, reference_path, cache = _bundles(project_root, tmp_path, stack)
+
+    whole, by_reference = read_bundle(whole_path), read_bundle(reference_path, cache)
+
+    assert reference_path.read_text(encoding="utf-8").startswith('{"format":"' + REFERENCE_FORMAT + '"')
+    assert by_reference.index() == whole.index()
+    assert all(by_reference.body(key) == whole.body(key) for key in whole.index())
+    assert (by_reference.outputs, by_reference.lock) == (whole.outputs, whole.lock)
+    # Only what the cache does not hold is copied: the stack-wide objects, a model that builds its image.
+    named = by_reference.model_keys
+    assert named
+    assert {owner for _, owner in by_reference.digests.values() if owner in named}
+    copied = {key for key, (_, owner) in by_reference.digests.items() if owner not in named}
+    assert set(by_reference.texts) == copied
+
+
+def test_a_bundle_by_reference_is_refused_beside_another_render_cache(
+    tmp_path: Path, project_root: Path
+) -> None:
+    _, reference_path, _ = _bundles(project_root, tmp_path, "dev")
+
+    with pytest.raises(BundleError, match="another render cache"):
+        read_bundle(reference_path, RenderCache(tmp_path / "another"))
+    with pytest.raises(BundleError, match="another render cache"):
+        read_bundle(reference_path)
+
+
+def test_an_object_whose_entry_left_the_cache_is_cache_vanished_not_a_wrong_object(
+    tmp_path: Path, project_root: Path
+) -> None:
+    import shutil
+
+    _, reference_path, cache = _bundles(project_root, tmp_path, "dev")
+    by_reference = read_bundle(reference_path, cache)
+    shutil.rmtree(cache.directory / MODEL_TEXTS)
+    key = next(key for key, (_, owner) in by_reference.digests.items() if owner)
+
+    with pytest.raises(CacheVanishedError):
+        by_reference.body(key)
+
+
+def test_render_by_reference_needs_a_bundle(tmp_path: Path, project_root: Path) -> None:
+    result = run_modelstack(project_root, "render", "--stack", "dev", "--by-reference")
+
+    assert result.returncode == 2
+    assert "--by-reference needs --bundle" in result.stderr
+
+
+def test_a_revision_whose_cli_predates_render_by_reference_is_previewed_from_its_whole_bundle(
+    tmp_path: Path,
+) -> None:
+    project = clone_of_working_tree(tmp_path / "clone")
+    cli = "modelstack/cli/__init__.py"
+    today = (project.root / cli).read_text(encoding="utf-8")
+    # The base revision's CLI rejects `--by-reference` as one from before it does.
+    project.edit(cli, lambda text: text.replace('"--by-reference",\n', '"--by-another-name",\n', 1))
+    project.commit("a CLI without render --by-reference")
+    (project.root / cli).write_text(today, encoding="utf-8")
+    project.edit("models.yaml", shift_llm_chat_weights)
+
+    cached, uncached = _preview(project, "dev"), _preview(project, "dev", "--no-cache")
+
+    assert cached.returncode == 0, cached.stderr
+    assert cached.stdout == uncached.stdout
+    changed = {s["object"].rsplit("/", 1)[1] for s in json.loads(cached.stdout)["steps"]}
+    assert changed == {"llm-chat"}
