@@ -130,13 +130,14 @@ def test_a_preview_against_a_revision_plans_from_its_bundle_what_the_uncached_pr
     assert json.loads(cached.stdout)["steps"]
 
 
-def test_a_revision_whose_cli_predates_render_bundle_is_previewed_from_a_directory(tmp_path: Path) -> None:
+def _previewed_against_a_cli_without(option: str, tmp_path: Path) -> None:
+    """A base revision whose CLI rejects `option` as one from before it did (the option spelled otherwise)
+    still previews a one-model change as the uncached preview does."""
     project = clone_of_working_tree(tmp_path / "clone")
     cli = "modelstack/cli/__init__.py"
     today = (project.root / cli).read_text(encoding="utf-8")
-    # The base revision: the option spelled otherwise, so its CLI rejects `--bundle` as an older one does.
-    project.edit(cli, lambda text: text.replace('"--bundle",\n', '"--bundle-of-another-name",\n', 1))
-    project.commit("a CLI without render --bundle")
+    project.edit(cli, lambda text: text.replace(f'"{option}",\n', f'"{option}-of-another-name",\n', 1))
+    project.commit(f"a CLI without render {option}")
     (project.root / cli).write_text(today, encoding="utf-8")
     project.edit("models.yaml", shift_llm_chat_weights)
 
@@ -146,6 +147,10 @@ def test_a_revision_whose_cli_predates_render_bundle_is_previewed_from_a_directo
     assert cached.stdout == uncached.stdout
     changed = {s["object"].rsplit("/", 1)[1] for s in json.loads(cached.stdout)["steps"]}
     assert changed == {"llm-chat"}
+
+
+def test_a_revision_whose_cli_predates_render_bundle_is_previewed_from_a_directory(tmp_path: Path) -> None:
+    _previewed_against_a_cli_without("--bundle", tmp_path)
 
 
 def test_an_invalid_head_stops_the_base_render_and_leaves_no_worktree(tmp_path: Path) -> None:
@@ -242,18 +247,4 @@ def test_render_by_reference_needs_a_bundle(tmp_path: Path, project_root: Path) 
 def test_a_revision_whose_cli_predates_render_by_reference_is_previewed_from_its_whole_bundle(
     tmp_path: Path,
 ) -> None:
-    project = clone_of_working_tree(tmp_path / "clone")
-    cli = "modelstack/cli/__init__.py"
-    today = (project.root / cli).read_text(encoding="utf-8")
-    # The base revision's CLI rejects `--by-reference` as one from before it does.
-    project.edit(cli, lambda text: text.replace('"--by-reference",\n', '"--by-another-name",\n', 1))
-    project.commit("a CLI without render --by-reference")
-    (project.root / cli).write_text(today, encoding="utf-8")
-    project.edit("models.yaml", shift_llm_chat_weights)
-
-    cached, uncached = _preview(project, "dev"), _preview(project, "dev", "--no-cache")
-
-    assert cached.returncode == 0, cached.stderr
-    assert cached.stdout == uncached.stdout
-    changed = {s["object"].rsplit("/", 1)[1] for s in json.loads(cached.stdout)["steps"]}
-    assert changed == {"llm-chat"}
+    _previewed_against_a_cli_without("--by-reference", tmp_path)
