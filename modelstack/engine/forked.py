@@ -5,9 +5,10 @@ directory's index) and a program run that needs none of it until the end. A chil
 process starts with everything already loaded (nothing is sent to it) and sends back only the result.
 
 A child is forked only where that is safe and cheap: Linux, a process with no other thread, Python's or
-a C library's (a thread holding a lock at the fork would leave it held in the child). Elsewhere, or when the child fails in any
-way (killed, an exception, a result that does not unpickle), the function runs here instead: a caller
-always gets what calling it here would have given, or the exception it raises here.
+a C library's (a thread holding a lock at the fork would leave it held in the child). Elsewhere, or when
+the child fails in any way (killed, an exception, a result that does not unpickle), the function runs
+here instead: a caller always gets what calling it here would have given, or the exception it raises
+here.
 """
 
 from __future__ import annotations

@@ -83,7 +83,7 @@ def write_bundle(texts: Iterable[tuple[str, str]], outputs: Any, lock: dict[str,
 def write_reference_bundle(rendered: CachedRender, path: Path) -> int:
     """`write_bundle` naming each cached model's objects by its render-cache entry; the objects of the rest
     (the stack-wide ones, a model that builds its image: never cached) are copied."""
-    named = {name: key for name, key in rendered.model_keys.items() if key}
+    named = rendered.model_keys  # a model that builds its image has none
     copied = {key: text for key, (text, _) in rendered.stack_objects.items()}
     for owner in {owner for _, owner in rendered.index.values() if owner and owner not in named}:
         copied.update(rendered.model_texts(owner))

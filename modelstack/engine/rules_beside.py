@@ -15,8 +15,6 @@ from contextlib import contextmanager
 from components.validation.loader import LoadedCatalog, SchemaChecked
 from modelstack.engine.forked import beside, can_fork
 
-__all__ = ["can_fork", "rules_beside"]
-
 
 @contextmanager
 def rules_beside(

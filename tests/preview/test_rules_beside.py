@@ -14,9 +14,10 @@ import pytest
 from components.catalog.errors import CatalogError, Severity
 from components.validation.loader import check_schema, load_catalog, load_stack_config
 from modelstack.engine import incremental, render_store
+from modelstack.engine.forked import can_fork
 from modelstack.engine.render_cache import RenderCache
 from modelstack.engine.render_keys import RENDER
-from modelstack.engine.rules_beside import can_fork, rules_beside
+from modelstack.engine.rules_beside import rules_beside
 from tests.conftest import FRESH
 from tests.foundation.catalog_project import CATALOG, make_project
 
