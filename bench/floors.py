@@ -59,7 +59,7 @@ def _resource_class(api_version: str, kind: str) -> Any:
     return getattr(module, kind)
 
 
-def _declare_object(
+def declare_with_generated_class(
     name: str, manifest: dict[str, Any], opts: Any, classes: dict[tuple[str, str], Any]
 ) -> Any:
     """One manifest as the pulumi-kubernetes resource of its kind (a CustomResource for a CRD's kind)."""
@@ -86,7 +86,7 @@ def declare_flat(manifests: list[dict[str, Any]]) -> None:
     for manifest in manifests:
         metadata = manifest["metadata"]
         name = f"{manifest['kind']}-{metadata.get('namespace', '')}-{metadata['name']}"
-        _declare_object(name, manifest, opts, classes)
+        declare_with_generated_class(name, manifest, opts, classes)
 
 
 def declare_structured(tree: list[dict[str, Any]]) -> None:
@@ -109,7 +109,7 @@ def declare_structured(tree: list[dict[str, Any]]) -> None:
             created[entry["urn"]] = provider
         elif entry["body"] is not None:
             opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(provider=provider))
-            created[entry["urn"]] = _declare_object(entry["name"], entry["body"], opts, classes)
+            created[entry["urn"]] = declare_with_generated_class(entry["name"], entry["body"], opts, classes)
         elif not entry["custom"]:
             component = pulumi.ComponentResource(kind_of, entry["name"], None, opts)
             component.register_outputs({})

@@ -15,6 +15,7 @@ from components.catalog.catalog import Catalog, served_models
 from components.catalog.model import ModelSpec
 from components.catalog.stack_config import AutoscalingEngine, KubernetesTarget, StackConfig
 from components.gpu.node_pool import GpuNodePool, GpuNodePoolArgs, MigManagerConfig, MigManagerConfigArgs
+from components.kubernetes_object import KubernetesObject
 from components.served_model import ServedModel, ServedModelArgs
 from components.traffic.access import ISTIO_SECURITY, namespace_peer_authentication_manifest
 from components.traffic.mesh import namespace_labels
@@ -89,17 +90,17 @@ class ModelStack(pulumi.ComponentResource):
         provider = kubernetes_provider("kubernetes", args.stack, self)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         if shard.owns_shared:
-            namespace = k8s.core.v1.Namespace(
-                args.stack.namespace, **namespace_manifest(args.stack), opts=child
+            namespace = KubernetesObject(
+                args.stack.namespace, "v1", "Namespace", namespace_manifest(args.stack), child
             )
             in_namespace = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[namespace])
             # Mutual TLS only, for every workload of the namespace; models then say who may call them.
-            self.peer_authentication = k8s.apiextensions.CustomResource(
+            self.peer_authentication = KubernetesObject(
                 "peer-authentication",
-                api_version=ISTIO_SECURITY,
-                kind="PeerAuthentication",
-                **namespace_peer_authentication_manifest(args.stack.namespace),
-                opts=in_namespace,
+                ISTIO_SECURITY,
+                "PeerAuthentication",
+                namespace_peer_authentication_manifest(args.stack.namespace),
+                in_namespace,
             )
         else:
             assert shard.base is not None  # ShardConfig requires it for role models

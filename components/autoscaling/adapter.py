@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 import yaml
 
 from components.autoscaling import queries
@@ -23,6 +22,7 @@ from components.autoscaling.metrics import scaling_metric, scaling_metric_type, 
 from components.catalog.autoscaling import MetricType
 from components.catalog.model import ModelSpec, is_autoscaled
 from components.catalog.stack_config import StackConfig
+from components.kubernetes_object import KubernetesObject
 from components.naming import PART_OF
 
 FRAGMENT_LABEL = "modelstack.io/prometheus-adapter-rules"
@@ -111,12 +111,12 @@ class AdapterRulesArgs:
 
 
 class AdapterRules(pulumi.ComponentResource):
-    config_map: k8s.core.v1.ConfigMap
+    config_map: KubernetesObject
 
     def __init__(self, name: str, args: AdapterRulesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelstack:autoscaling:AdapterRules", name, None, opts)
         manifest = adapter_configmap_manifest(args.models, args.stack)
-        self.config_map = k8s.core.v1.ConfigMap(
-            manifest["metadata"]["name"], **manifest, opts=pulumi.ResourceOptions(parent=self)
+        self.config_map = KubernetesObject(
+            manifest["metadata"]["name"], "v1", "ConfigMap", manifest, pulumi.ResourceOptions(parent=self)
         )
         self.register_outputs({"configMap": manifest["metadata"]["name"]})

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.autoscaling.alerts import model_alerts
 from components.catalog.model import ModelSpec
 from components.catalog.server import ServerPreset
 from components.catalog.stack_config import StackConfig
+from components.kubernetes_object import KubernetesObject
 from components.naming import PART_OF, model_labels
 from components.traffic.mesh import MERGED_METRICS_PATH, MERGED_METRICS_PORT, merges_metrics
 
@@ -78,26 +78,26 @@ class ModelObservabilityArgs:
 
 
 class ModelObservability(pulumi.ComponentResource):
-    pod_monitor: k8s.apiextensions.CustomResource
-    prometheus_rule: k8s.apiextensions.CustomResource
+    pod_monitor: KubernetesObject
+    prometheus_rule: KubernetesObject
 
     def __init__(
         self, name: str, args: ModelObservabilityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("modelstack:autoscaling:ModelObservability", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.pod_monitor = k8s.apiextensions.CustomResource(
+        self.pod_monitor = KubernetesObject(
             args.model_name,
-            api_version=MONITORING_API,
-            kind="PodMonitor",
-            **pod_monitor_manifest(args.model_name, args.model, args.stack),
-            opts=child,
+            MONITORING_API,
+            "PodMonitor",
+            pod_monitor_manifest(args.model_name, args.model, args.stack),
+            child,
         )
-        self.prometheus_rule = k8s.apiextensions.CustomResource(
+        self.prometheus_rule = KubernetesObject(
             args.model_name,
-            api_version=MONITORING_API,
-            kind="PrometheusRule",
-            **prometheus_rule_manifest(args.model_name, args.model, args.stack),
-            opts=child,
+            MONITORING_API,
+            "PrometheusRule",
+            prometheus_rule_manifest(args.model_name, args.model, args.stack),
+            child,
         )
         self.register_outputs({"podMonitor": args.model_name, "prometheusRule": args.model_name})

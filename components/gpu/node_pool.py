@@ -20,12 +20,12 @@ from fractions import Fraction
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 import yaml
 
 from components.catalog.node_pool import NodePool, Provisioner, Taint
 from components.facts.mig import mig_config_name, mig_parted_config, mig_parted_document
 from components.gpu.scheduling import GPU_PRODUCT_LABEL, is_mig_pool, pool_gpu, product_labels
+from components.kubernetes_object import KubernetesObject
 from components.naming import PART_OF
 
 KARPENTER_API_VERSION = "karpenter.sh/v1"
@@ -180,8 +180,6 @@ def karpenter_node_pool_manifest(pool: NodePool) -> dict[str, Any]:
     if pool_limits:
         spec["limits"] = pool_limits
     return {
-        "api_version": KARPENTER_API_VERSION,
-        "kind": "NodePool",
         "metadata": {"name": pool.name, "labels": {"app.kubernetes.io/part-of": PART_OF}},
         "spec": spec,
     }
@@ -225,17 +223,19 @@ class GpuNodePool(pulumi.ComponentResource):
     """One node pool: a Karpenter NodePool when Karpenter provisions it, nothing for existing nodes."""
 
     pool: NodePool
-    node_pool: k8s.apiextensions.CustomResource | None
+    node_pool: KubernetesObject | None
 
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelstack:gpu:GpuNodePool", name, None, opts)
         self.pool = args.pool
         self.node_pool = None
         if args.pool.provisioner is Provisioner.KARPENTER:
-            self.node_pool = k8s.apiextensions.CustomResource(
+            self.node_pool = KubernetesObject(
                 f"nodepool-{args.pool.name}",
-                **karpenter_node_pool_manifest(args.pool),
-                opts=pulumi.ResourceOptions(parent=self),
+                KARPENTER_API_VERSION,
+                "NodePool",
+                karpenter_node_pool_manifest(args.pool),
+                pulumi.ResourceOptions(parent=self),
             )
         self.register_outputs(
             {
@@ -254,7 +254,7 @@ class MigManagerConfigArgs:
 class MigManagerConfig(pulumi.ComponentResource):
     """The mig-parted ConfigMap the GPU operator's MIG manager applies by node label (once per stack)."""
 
-    config_map: k8s.core.v1.ConfigMap | None
+    config_map: KubernetesObject | None
 
     def __init__(
         self, name: str, args: MigManagerConfigArgs, opts: pulumi.ResourceOptions | None = None
@@ -263,9 +263,11 @@ class MigManagerConfig(pulumi.ComponentResource):
         document = mig_parted_config_document(args.pools)
         self.config_map = None
         if document is not None:
-            self.config_map = k8s.core.v1.ConfigMap(
+            self.config_map = KubernetesObject(
                 MIG_PARTED_CONFIG_MAP,
-                **mig_parted_config_map_manifest(document),
-                opts=pulumi.ResourceOptions(parent=self),
+                "v1",
+                "ConfigMap",
+                mig_parted_config_map_manifest(document),
+                pulumi.ResourceOptions(parent=self),
             )
         self.register_outputs({"configMap": MIG_PARTED_CONFIG_MAP if document is not None else None})

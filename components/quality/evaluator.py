@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.autoscaling.monitoring import MONITORING_API
 from components.catalog.model import ModelSpec
 from components.catalog.stack_config import StackConfig
+from components.kubernetes_object import KubernetesObject
 from components.quality.manifests import (
     authorization_policy_manifest,
     config_map_manifest,
@@ -44,7 +44,7 @@ def read_golden_text(model: ModelSpec, catalog_dir: Path) -> str:
 
 
 class GoldenSetEvaluator(pulumi.ComponentResource):
-    deployment: k8s.apps.v1.Deployment
+    deployment: KubernetesObject
 
     def __init__(
         self, name: str, args: GoldenSetEvaluatorArgs, opts: pulumi.ResourceOptions | None = None
@@ -59,41 +59,28 @@ class GoldenSetEvaluator(pulumi.ComponentResource):
         files = evaluator_files(
             model, args.model, stack.namespace, read_golden_text(args.model, args.catalog_dir)
         )
-        config = k8s.core.v1.ConfigMap(base, **config_map_manifest(files), opts=child)
+        config = KubernetesObject(base, "v1", "ConfigMap", config_map_manifest(files), child)
         account_manifest = service_account_manifest(model, stack.namespace)
-        account = k8s.core.v1.ServiceAccount(
+        account = KubernetesObject(base, "v1", "ServiceAccount", account_manifest, child)
+        self.deployment = KubernetesObject(
             base,
-            metadata=account_manifest["metadata"],
-            automount_service_account_token=account_manifest["automountServiceAccountToken"],
-            opts=child,
+            "apps/v1",
+            "Deployment",
+            deployment_manifest(files, args.model, stack, runner_image),
+            pulumi.ResourceOptions(parent=self, depends_on=[config, account]),
         )
-        self.deployment = k8s.apps.v1.Deployment(
-            base,
-            **deployment_manifest(files, args.model, stack, runner_image),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[config, account]),
+        KubernetesObject(
+            base, "policy/v1", "PodDisruptionBudget", pdb_manifest(model, stack.namespace), child
         )
-        k8s.policy.v1.PodDisruptionBudget(base, **pdb_manifest(model, stack.namespace), opts=child)
-        k8s.apiextensions.CustomResource(
-            base,
-            api_version=MONITORING_API,
-            kind="PodMonitor",
-            **pod_monitor_manifest(model, stack),
-            opts=child,
-        )
-        k8s.apiextensions.CustomResource(
+        KubernetesObject(base, MONITORING_API, "PodMonitor", pod_monitor_manifest(model, stack), child)
+        KubernetesObject(
             f"{base}-authorization",
-            api_version=ISTIO_SECURITY,
-            kind="AuthorizationPolicy",
-            **authorization_policy_manifest(model, stack),
-            opts=child,
+            ISTIO_SECURITY,
+            "AuthorizationPolicy",
+            authorization_policy_manifest(model, stack),
+            child,
         )
         peer = peer_authentication_manifest(model, stack)
         if peer is not None:
-            k8s.apiextensions.CustomResource(
-                f"{base}-peer-authentication",
-                api_version=ISTIO_SECURITY,
-                kind="PeerAuthentication",
-                **peer,
-                opts=child,
-            )
+            KubernetesObject(f"{base}-peer-authentication", ISTIO_SECURITY, "PeerAuthentication", peer, child)
         self.register_outputs({"deployment": base, "configMap": files.config_map_name})

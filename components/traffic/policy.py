@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.catalog.model import ModelSpec
 from components.catalog.stack_config import StackConfig
+from components.kubernetes_object import KubernetesObject
 from components.traffic.access import (
     ISTIO_SECURITY,
     authorization_policy_manifest,
@@ -37,11 +37,11 @@ class TrafficPolicyArgs:
 
 
 class TrafficPolicy(pulumi.ComponentResource):
-    service: k8s.core.v1.Service
-    destination_rule: k8s.apiextensions.CustomResource
-    subsets: dict[str, k8s.apiextensions.CustomResource]
+    service: KubernetesObject
+    destination_rule: KubernetesObject
+    subsets: dict[str, KubernetesObject]
     """Each version's subset rule, by version."""
-    virtual_service: k8s.apiextensions.CustomResource
+    virtual_service: KubernetesObject
 
     def __init__(
         self, name: str, args: TrafficPolicyArgs, opts: pulumi.ResourceOptions | None = None
@@ -49,39 +49,39 @@ class TrafficPolicy(pulumi.ComponentResource):
         super().__init__("modelstack:traffic:TrafficPolicy", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         model, spec, namespace = args.model_name, args.model, args.stack.namespace
-        self.service = k8s.core.v1.Service(
-            model, **model_service_manifest(model, spec, namespace), opts=child
+        self.service = KubernetesObject(
+            model, "v1", "Service", model_service_manifest(model, spec, namespace), child
         )
         self._access(model, spec, args.stack, child)
         # A subset is its version's own object, so the engine orders it against the routes both ways: a new
         # one is created before the VirtualService names it (it depends on it), a retired one is deleted
         # after the VirtualService stopped naming it (deletes run after every update, dependents first).
         self.subsets = {
-            version: k8s.apiextensions.CustomResource(
+            version: KubernetesObject(
                 f"{subset_rule_name(model, version)}-subset",
-                api_version=ISTIO_NETWORKING,
-                kind="DestinationRule",
-                **version_subset_manifest(model, version, namespace),
-                opts=child,
+                ISTIO_NETWORKING,
+                "DestinationRule",
+                version_subset_manifest(model, version, namespace),
+                child,
             )
             for version in spec.versions
         }
-        self.destination_rule = k8s.apiextensions.CustomResource(
+        self.destination_rule = KubernetesObject(
             f"{model}-destination-rule",
-            api_version=ISTIO_NETWORKING,
-            kind="DestinationRule",
-            **destination_rule_manifest(model, spec, namespace),
+            ISTIO_NETWORKING,
+            "DestinationRule",
+            destination_rule_manifest(model, spec, namespace),
             # Stacks rendered before the split had the subsets in this rule: dropping them waits until every
             # version's own rule exists (istiod keeps the older of two definitions of a subset meanwhile).
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.subsets.values())),
+            pulumi.ResourceOptions(parent=self, depends_on=list(self.subsets.values())),
         )
         # Weights move only after every gate passed, and routes name only subsets (and a policy) that exist.
-        self.virtual_service = k8s.apiextensions.CustomResource(
+        self.virtual_service = KubernetesObject(
             f"{model}-virtual-service",
-            api_version=ISTIO_NETWORKING,
-            kind="VirtualService",
-            **virtual_service_manifest(model, spec, args.stack),
-            opts=pulumi.ResourceOptions(
+            ISTIO_NETWORKING,
+            "VirtualService",
+            virtual_service_manifest(model, spec, args.stack),
+            pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[self.service, self.destination_rule, *self.subsets.values(), *args.gates],
             ),
@@ -96,18 +96,14 @@ class TrafficPolicy(pulumi.ComponentResource):
         for logical_name, manifest in policies:
             if manifest is None:
                 continue
-            k8s.apiextensions.CustomResource(
-                logical_name, api_version=ISTIO_SECURITY, kind="AuthorizationPolicy", **manifest, opts=child
-            )
+            KubernetesObject(logical_name, ISTIO_SECURITY, "AuthorizationPolicy", manifest, child)
         egress = egress_network_policy_manifest(model, stack.namespace, stack.egress)
         if egress is not None:
-            k8s.networking.v1.NetworkPolicy(egress_policy_name(model), **egress, opts=child)
+            KubernetesObject(
+                egress_policy_name(model), "networking.k8s.io/v1", "NetworkPolicy", egress, child
+            )
         peer = metrics_peer_authentication_manifest(model, spec, stack)
         if peer is not None:
-            k8s.apiextensions.CustomResource(
-                f"{model}-metrics-peer-authentication",
-                api_version=ISTIO_SECURITY,
-                kind="PeerAuthentication",
-                **peer,
-                opts=child,
+            KubernetesObject(
+                f"{model}-metrics-peer-authentication", ISTIO_SECURITY, "PeerAuthentication", peer, child
             )

@@ -17,11 +17,11 @@ from importlib import resources
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.catalog.model import ModelSpec
 from components.catalog.smoke import SmokeTest, to_checker_spec
 from components.catalog.stack_config import StackConfig
+from components.kubernetes_object import KubernetesObject
 from components.naming import PART_OF, content_hash, version_object_name
 from components.traffic.mesh import job_pod_annotations
 from components.traffic.names import smoke_service_account_name, version_endpoint
@@ -202,7 +202,7 @@ class SmokeGateArgs:
 class SmokeGate(pulumi.ComponentResource):
     """The smoke-test Jobs of one model's versions; `jobs` is what traffic waits for."""
 
-    jobs: list[k8s.batch.v1.Job]
+    jobs: list[KubernetesObject]
 
     def __init__(self, name: str, args: SmokeGateArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("modelstack:traffic:SmokeGate", name, None, opts)
@@ -214,11 +214,12 @@ class SmokeGate(pulumi.ComponentResource):
                 raise ValueError("smoke tests need modelstack:smokeRunnerImage")
             namespace = args.stack.namespace
             manifest = service_account_manifest(args.model_name, namespace)
-            account = k8s.core.v1.ServiceAccount(
+            account = KubernetesObject(
                 smoke_service_account_name(args.model_name),
-                metadata=manifest["metadata"],
-                automount_service_account_token=manifest["automountServiceAccountToken"],
-                opts=pulumi.ResourceOptions(parent=self),
+                "v1",
+                "ServiceAccount",
+                manifest,
+                pulumi.ResourceOptions(parent=self),
             )
             for version, smoke in tested.items():
                 run = smoke_run(args.model_name, version, args.model, smoke, namespace)
@@ -232,20 +233,22 @@ class SmokeGate(pulumi.ComponentResource):
         runner_image: str,
         args: SmokeGateArgs,
         account: pulumi.Resource,
-    ) -> k8s.batch.v1.Job:
+    ) -> KubernetesObject:
         base = f"{version_object_name(run.model, run.version)}-smoke"
-        config = k8s.core.v1.ConfigMap(
-            base, **config_map_manifest(run), opts=pulumi.ResourceOptions(parent=self)
+        config = KubernetesObject(
+            base, "v1", "ConfigMap", config_map_manifest(run), pulumi.ResourceOptions(parent=self)
         )
         pod = stack_pod_settings(args.stack)
         job_name = pulumi.Output.from_input(args.images[run.version]).apply(
             lambda image: run.job_name(image, runner_image, pod)
         )
         deadline = smoke_deadline_seconds(smoke)
-        return k8s.batch.v1.Job(
+        return KubernetesObject(
             base,
-            **job_manifest(run, job_name, runner_image, deadline, args.stack),
-            opts=pulumi.ResourceOptions(
+            "batch/v1",
+            "Job",
+            job_manifest(run, job_name, runner_image, deadline, args.stack),
+            pulumi.ResourceOptions(
                 parent=self,
                 depends_on=[args.deployments[run.version], config, account],
                 # Pulumi's own wait for the Job must outlast the Job's deadline.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from components.kubernetes_object import KubernetesObject
 from components.naming import model_labels
 
 
@@ -27,13 +27,6 @@ def service_account_manifest(model: str, namespace: str) -> dict[str, Any]:
     }
 
 
-def model_service_account(
-    model: str, namespace: str, opts: pulumi.ResourceOptions
-) -> k8s.core.v1.ServiceAccount:
+def model_service_account(model: str, namespace: str, opts: pulumi.ResourceOptions) -> KubernetesObject:
     manifest = service_account_manifest(model, namespace)
-    return k8s.core.v1.ServiceAccount(
-        service_account_name(model),
-        metadata=manifest["metadata"],
-        automount_service_account_token=manifest["automountServiceAccountToken"],
-        opts=opts,
-    )
+    return KubernetesObject(service_account_name(model), "v1", "ServiceAccount", manifest, opts)

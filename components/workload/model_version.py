@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from components.autoscaling.hpa import hpa_manifest
 from components.autoscaling.keda import KEDA_API, scaled_object_manifest
 from components.catalog.model import is_autoscaled
 from components.catalog.stack_config import AutoscalingEngine
+from components.kubernetes_object import KubernetesObject
 from components.naming import version_labels, version_object_name, version_selector
 from components.workload.args import ModelVersionArgs
 from components.workload.availability import (
@@ -72,14 +72,14 @@ def service_manifest(args: ModelVersionArgs) -> dict[str, Any]:
 
 class ModelVersion(pulumi.ComponentResource):
     spec: ModelVersionArgs
-    deployment: k8s.apps.v1.Deployment
-    service: k8s.core.v1.Service
-    config_map: k8s.core.v1.ConfigMap | None
-    disruption_budget: k8s.policy.v1.PodDisruptionBudget
-    hpa: k8s.autoscaling.v2.HorizontalPodAutoscaler | None
+    deployment: KubernetesObject
+    service: KubernetesObject
+    config_map: KubernetesObject | None
+    disruption_budget: KubernetesObject
+    hpa: KubernetesObject | None
     """The HPA we declare (engine prometheus-adapter); under KEDA, KEDA creates it from `scaled_object`."""
-    scaled_object: k8s.apiextensions.CustomResource | None
-    weights_claim: k8s.core.v1.PersistentVolumeClaim | None
+    scaled_object: KubernetesObject | None
+    weights_claim: KubernetesObject | None
     image: pulumi.Input[str]
     """`repo@sha256:...`: a plain string for a catalog image, an Output for a built one."""
 
@@ -98,20 +98,22 @@ class ModelVersion(pulumi.ComponentResource):
             needed.append(self.weights_claim)
         if has_config(args.version):
             config_name = config_map_name(args.model_name, args.version_name, args.version)
-            self.config_map = k8s.core.v1.ConfigMap(
+            self.config_map = KubernetesObject(
                 config_name,
-                **config_map_manifest(args.model_name, args.version_name, args.version, args.namespace),
-                opts=child,
+                "v1",
+                "ConfigMap",
+                config_map_manifest(args.model_name, args.version_name, args.version, args.namespace),
+                child,
             )
             # Pods referencing a ConfigMap key that does not exist yet would not start.
             needed.append(self.config_map)
         deployment_opts = pulumi.ResourceOptions(parent=self, depends_on=needed) if needed else child
-        self.deployment = k8s.apps.v1.Deployment(
-            object_name, **deployment_manifest(args, args.image), opts=deployment_opts
+        self.deployment = KubernetesObject(
+            object_name, "apps/v1", "Deployment", deployment_manifest(args, args.image), deployment_opts
         )
-        self.service = k8s.core.v1.Service(object_name, **service_manifest(args), opts=child)
-        self.disruption_budget = k8s.policy.v1.PodDisruptionBudget(
-            object_name, **pdb_manifest(args), opts=child
+        self.service = KubernetesObject(object_name, "v1", "Service", service_manifest(args), child)
+        self.disruption_budget = KubernetesObject(
+            object_name, "policy/v1", "PodDisruptionBudget", pdb_manifest(args), child
         )
         self.hpa, self.scaled_object = None, None
         if is_autoscaled(args.model, args.version):
@@ -133,41 +135,49 @@ class ModelVersion(pulumi.ComponentResource):
             }
         )
 
-    def _weights_claim(self, args: ModelVersionArgs) -> k8s.core.v1.PersistentVolumeClaim | None:
+    def _weights_claim(self, args: ModelVersionArgs) -> KubernetesObject | None:
         weights = args.version.model_weights
         if weights is None or weights.volume is None:
             return None
         model, version = args.model_name, args.version_name
         volume_manifest = persistent_volume_manifest(model, version, args.namespace, weights.volume)
-        volume = k8s.core.v1.PersistentVolume(
-            volume_manifest["metadata"]["name"], **volume_manifest, opts=pulumi.ResourceOptions(parent=self)
+        volume = KubernetesObject(
+            volume_manifest["metadata"]["name"],
+            "v1",
+            "PersistentVolume",
+            volume_manifest,
+            pulumi.ResourceOptions(parent=self),
         )
         claim_manifest = persistent_volume_claim_manifest(model, version, args.namespace, weights.volume)
-        return k8s.core.v1.PersistentVolumeClaim(
+        return KubernetesObject(
             claim_manifest["metadata"]["name"],
-            **claim_manifest,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[volume]),
+            "v1",
+            "PersistentVolumeClaim",
+            claim_manifest,
+            pulumi.ResourceOptions(parent=self, depends_on=[volume]),
         )
 
-    def _autoscaler(self, args: ModelVersionArgs) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
+    def _autoscaler(self, args: ModelVersionArgs) -> KubernetesObject:
         """The version scales on its own queue, a canary included (docs/autoscaling.md)."""
         manifest = hpa_manifest(args.model_name, args.version_name, args.model, args.namespace)
-        return k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        return KubernetesObject(
             manifest["metadata"]["name"],
-            **manifest,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployment]),
+            "autoscaling/v2",
+            "HorizontalPodAutoscaler",
+            manifest,
+            pulumi.ResourceOptions(parent=self, depends_on=[self.deployment]),
         )
 
-    def _scaled_object(self, args: ModelVersionArgs) -> k8s.apiextensions.CustomResource:
+    def _scaled_object(self, args: ModelVersionArgs) -> KubernetesObject:
         manifest = scaled_object_manifest(
             args.model_name, args.version_name, args.model, args.stack.autoscaling, args.namespace
         )
-        return k8s.apiextensions.CustomResource(
+        return KubernetesObject(
             manifest["metadata"]["name"],
-            api_version=KEDA_API,
-            kind="ScaledObject",
-            **manifest,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.deployment]),
+            KEDA_API,
+            "ScaledObject",
+            manifest,
+            pulumi.ResourceOptions(parent=self, depends_on=[self.deployment]),
         )
 
 

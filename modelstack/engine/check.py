@@ -27,6 +27,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from components.kubernetes_object import type_token as resource_type  # the token the program registers
 from modelstack.engine.manifest import Manifest
 
 POLICIES_PACKAGE = Path("policy") / "policies"
@@ -71,12 +72,6 @@ def _import(path: Path) -> ModuleType:
     sys.modules[_MODULE_NAME] = module
     spec.loader.exec_module(module)
     return module
-
-
-def resource_type(api_version: str, kind: str) -> str:
-    """The pulumi-kubernetes type token: `apps/v1` + `Deployment` → `kubernetes:apps/v1:Deployment`."""
-    group, _, version = api_version.rpartition("/")
-    return f"kubernetes:{group or 'core'}/{version}:{kind}"
 
 
 def describe(manifest: Manifest) -> str:

@@ -9,6 +9,7 @@ from components.autoscaling.hpa import quantity
 from components.catalog.model import is_autoscaled
 from components.naming import version_object_name
 from modelstack.engine.render import Render
+from tests.declared import recorded_declarations
 
 from .conftest import ADAPTER, IMAGE, of_kind
 
@@ -172,18 +173,8 @@ def test_targets_become_kubernetes_quantities(target: float, expected: str) -> N
 
 
 def test_hpa_is_declared_by_its_model_version_after_its_deployment(monkeypatch, render_catalog) -> None:
-    import pulumi_kubernetes as k8s
-
-    declared: dict[str, tuple[str, list[str]]] = {}
-    original = k8s.autoscaling.v2.HorizontalPodAutoscaler.__init__
-
-    def recording(self, resource_name, *args, **kwargs):
-        opts = kwargs["opts"]
-        waits = [f"{type(r).__name__}:{r._name}" for r in opts.depends_on or []]
-        declared[resource_name] = (f"{type(opts.parent).__name__}:{opts.parent._name}", waits)
-        original(self, resource_name, *args, **kwargs)
-
-    monkeypatch.setattr(k8s.autoscaling.v2.HorizontalPodAutoscaler, "__init__", recording)
+    declared = recorded_declarations(monkeypatch)
     render_catalog(CHAT, ADAPTER)
 
-    assert declared["chat-stable"] == ("ModelVersion:chat-stable", ["Deployment:chat-stable"])
+    hpa = declared["HorizontalPodAutoscaler:chat-stable"]
+    assert (hpa.parent, hpa.depends_on) == ("ModelVersion:chat-stable", ["Deployment:chat-stable"])

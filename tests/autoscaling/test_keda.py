@@ -13,6 +13,7 @@ from components.catalog.stack_config import AutoscalingEngine, StackConfig
 from components.naming import version_object_name
 from components.validation.loader import load_stack_config
 from modelstack.engine.render import Render
+from tests.declared import recorded_declarations
 
 from .conftest import NAMESPACE, PROMETHEUS, ROOT, of_kind
 from .test_hpa import CHAT, FIXED
@@ -129,22 +130,11 @@ def test_a_stack_switching_from_the_adapter_hands_its_hpa_over_to_keda(chat) -> 
 def test_scaled_object_is_declared_by_its_model_version_after_its_deployment(
     monkeypatch, render_catalog
 ) -> None:
-    import pulumi_kubernetes as k8s
-
-    declared: dict[str, tuple[str, list[str]]] = {}
-    original = k8s.apiextensions.CustomResource.__init__
-
-    def recording(self, resource_name, *args, **kwargs):
-        if kwargs.get("kind") == "ScaledObject":
-            opts = kwargs["opts"]
-            waits = [f"{type(r).__name__}:{r._name}" for r in opts.depends_on or []]
-            declared[resource_name] = (f"{type(opts.parent).__name__}:{opts.parent._name}", waits)
-        original(self, resource_name, *args, **kwargs)
-
-    monkeypatch.setattr(k8s.apiextensions.CustomResource, "__init__", recording)
+    declared = recorded_declarations(monkeypatch)
     render_catalog(CHAT)
 
-    assert declared["chat-stable"] == ("ModelVersion:chat-stable", ["Deployment:chat-stable"])
+    scaled = declared["ScaledObject:chat-stable"]
+    assert (scaled.parent, scaled.depends_on) == ("ModelVersion:chat-stable", ["Deployment:chat-stable"])
 
 
 def test_the_engine_defaults_to_keda() -> None:

@@ -10,9 +10,10 @@ import yaml
 from click.testing import CliRunner
 from pulumi_policy import EnforcementLevel
 
+from components.kubernetes_object import type_token
 from modelstack.cli import cli
 from modelstack.cli.commands import COMMANDS
-from modelstack.engine.check import check_manifests, load_policies, read_manifests, resource_type
+from modelstack.engine.check import check_manifests, load_policies, read_manifests
 from modelstack.engine.render import write_render
 
 from .harness import ROOT, deployment, server
@@ -44,10 +45,11 @@ def run_check(*args: str):
         ("networking.istio.io/v1", "VirtualService", "kubernetes:networking.istio.io/v1:VirtualService"),
         ("autoscaling/v2", "HorizontalPodAutoscaler", "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"),
         ("keda.sh/v1alpha1", "ScaledObject", "kubernetes:keda.sh/v1alpha1:ScaledObject"),
+        ("networking.k8s.io/v1", "NetworkPolicy", "kubernetes:networking.k8s.io/v1:NetworkPolicy"),
     ],
 )
 def test_resource_type_is_the_pulumi_kubernetes_token(api_version: str, kind: str, token: str) -> None:
-    assert resource_type(api_version, kind) == token
+    assert type_token(api_version, kind) == token
 
 
 def test_pack_enforces_the_guardrails_as_mandatory() -> None:

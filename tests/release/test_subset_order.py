@@ -13,59 +13,47 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pulumi
-import pulumi_kubernetes as k8s
 import pytest
 
 from modelstack.engine.diff import Action, plan, read_render
 from modelstack.engine.render import run_program
 from modelstack.release.edits import plan_retire, plan_weight
 from tests.conftest import ROOT
+from tests.declared import Declared, recorded_declarations
 
 DR = "DestinationRule.networking.istio.io"
 VS = "VirtualService.networking.istio.io"
 
 
-def _registered_dependencies(monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, Any]]:
-    """Each custom resource of a dev render: its kind and the names of the resources it depends on."""
-    seen: dict[str, dict[str, Any]] = {}
-    original = k8s.apiextensions.CustomResource.__init__
-
-    def recording(self, resource_name, *args, **kwargs):
-        opts = kwargs.get("opts")
-        seen[resource_name] = {
-            "kind": kwargs.get("kind"),
-            "depends_on": [
-                r._name for r in ((opts.depends_on if opts else None) or []) if isinstance(r, pulumi.Resource)
-            ],
-        }
-        original(self, resource_name, *args, **kwargs)
-
-    monkeypatch.setattr(k8s.apiextensions.CustomResource, "__init__", recording)
+def _registered_dependencies(monkeypatch: pytest.MonkeyPatch) -> dict[str, Declared]:
+    """Each Kubernetes object of a dev render: its kind and the resources it depends on."""
+    seen = recorded_declarations(monkeypatch)
     run_program(ROOT, "dev")
     return seen
 
 
 def test_the_virtual_service_depends_on_every_versions_subset_rule(monkeypatch):
     seen = _registered_dependencies(monkeypatch)
-    waits = seen["llm-chat-virtual-service"]["depends_on"]
-    assert {"llm-chat-destination-rule", "llm-chat-v1-subset", "llm-chat-v2-subset"} <= set(waits)
+    waits = seen["VirtualService:llm-chat-virtual-service"].depends_on
+    assert {
+        f"DestinationRule:llm-chat-{rule}" for rule in ("destination-rule", "v1-subset", "v2-subset")
+    } <= set(waits)
 
 
 def test_the_policy_rule_waits_for_every_subset_rule(monkeypatch):
     """A stack from before the split has the subsets in the policy rule: the update that drops them from
     there runs only once every version's own rule exists."""
     seen = _registered_dependencies(monkeypatch)
-    waits = seen["llm-chat-destination-rule"]["depends_on"]
-    assert {"llm-chat-v1-subset", "llm-chat-v2-subset"} <= set(waits)
+    waits = seen["DestinationRule:llm-chat-destination-rule"].depends_on
+    assert {"DestinationRule:llm-chat-v1-subset", "DestinationRule:llm-chat-v2-subset"} <= set(waits)
 
 
 def test_no_subset_rule_depends_on_the_routes(monkeypatch):
     """A subset waiting for the VirtualService would be created after the routes that name it."""
     seen = _registered_dependencies(monkeypatch)
     subsets = {n: s for n, s in seen.items() if n.endswith("-subset")}
-    assert subsets and all(s["kind"] == "DestinationRule" for s in subsets.values())
-    assert not [n for n, s in subsets.items() if any(d.endswith("-virtual-service") for d in s["depends_on"])]
+    assert subsets and all(s.kind == "DestinationRule" for s in subsets.values())
+    assert not [n for n, s in subsets.items() if any(d.endswith("-virtual-service") for d in s.depends_on)]
 
 
 def _plan(tmp_path: Path, catalog_copy: Path, *edits) -> Any:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pulumi
-import pulumi_kubernetes as k8s
-
 from components.catalog.stack_config import StackConfig
 from components.traffic.smoke_gate import (
     SmokeRun,
@@ -18,6 +15,7 @@ from components.traffic.smoke_gate import (
 )
 from modelstack.engine.render import run_program
 from tests.conftest import ROOT, objects_of_kind
+from tests.declared import recorded_declarations
 
 from .conftest import model_of
 
@@ -103,38 +101,18 @@ def test_deadline_covers_every_retry_of_every_request(catalog_with):
 
 
 def test_virtual_service_waits_for_smoke_jobs_and_deployments(monkeypatch, tmp_path: Path):
-    waits: dict[str, list[str]] = {}
-    original = k8s.apiextensions.CustomResource.__init__
-
-    def recording(self, resource_name, *args, **kwargs):
-        opts = kwargs.get("opts")
-        if kwargs.get("kind") == "VirtualService" and opts is not None:
-            waits[resource_name] = [
-                f"{type(r).__name__}:{r._name}"
-                for r in (opts.depends_on or [])
-                if isinstance(r, pulumi.Resource)
-            ]
-        original(self, resource_name, *args, **kwargs)
-
-    monkeypatch.setattr(k8s.apiextensions.CustomResource, "__init__", recording)
+    declared = recorded_declarations(monkeypatch)
     run_program(ROOT, "dev")
-    assert "Job:vision-detector-v7-smoke" in waits["vision-detector-virtual-service"]
-    assert "Deployment:vision-detector-v7" in waits["vision-detector-virtual-service"]
-    assert {"Deployment:llm-chat-v1", "Deployment:llm-chat-v2"} <= set(waits["llm-chat-virtual-service"])
+    vision = declared["VirtualService:vision-detector-virtual-service"].depends_on
+    assert {"Job:vision-detector-v7-smoke", "Deployment:vision-detector-v7"} <= set(vision)
+    chat = declared["VirtualService:llm-chat-virtual-service"].depends_on
+    assert {"Deployment:llm-chat-v1", "Deployment:llm-chat-v2"} <= set(chat)
 
 
 def test_smoke_job_starts_after_its_versions_deployment(monkeypatch):
-    waits: dict[str, list[str]] = {}
-    original = k8s.batch.v1.Job.__init__
-
-    def recording(self, resource_name, *args, **kwargs):
-        opts = kwargs.get("opts")
-        waits[resource_name] = [f"{type(r).__name__}:{r._name}" for r in (opts.depends_on or [])]
-        original(self, resource_name, *args, **kwargs)
-
-    monkeypatch.setattr(k8s.batch.v1.Job, "__init__", recording)
+    declared = recorded_declarations(monkeypatch)
     run_program(ROOT, "dev")
-    assert "Deployment:vision-detector-v7" in waits["vision-detector-v7-smoke"]
+    assert "Deployment:vision-detector-v7" in declared["Job:vision-detector-v7-smoke"].depends_on
 
 
 def test_only_models_with_smoke_tests_register_a_smoke_gate(dev_render):
