@@ -9,6 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from components.catalog.analysis import AlertThresholds, AnalysisSpec, CustomMetric, render_query
+from tests.documented import undocumented_fields
 
 EXAMPLE = """
 window: 10m
@@ -130,8 +131,7 @@ def test_misspelt_key_is_an_error_not_silently_ignored() -> None:
 
 def test_every_field_is_documented_for_the_catalog_reference() -> None:
     for model in (AnalysisSpec, CustomMetric, AlertThresholds):
-        undocumented = [name for name, f in model.model_fields.items() if not f.description]
-        assert undocumented == [], model.__name__
+        assert undocumented_fields(model) == [], model.__name__
 
 
 def test_rendering_fills_placeholders_and_leaves_label_matchers_alone() -> None:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 import modelstack.release.smoke_check
 from components.catalog.smoke import GoldenRequest, SmokeTest, Tolerance, to_checker_spec
+from tests.documented import undocumented_fields
 
 EXAMPLE = """
 timeoutSeconds: 60
@@ -93,8 +94,7 @@ def test_negative_tolerance_is_refused() -> None:
 
 def test_every_field_is_documented_for_the_catalog_reference() -> None:
     for model in (SmokeTest, GoldenRequest, Tolerance):
-        undocumented = [name for name, f in model.model_fields.items() if not f.description]
-        assert undocumented == [], model.__name__
+        assert undocumented_fields(model) == [], model.__name__
 
 
 def test_checker_spec_carries_every_setting_for_the_endpoint() -> None:
