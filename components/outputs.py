@@ -6,6 +6,7 @@ plain convenience for scripts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pulumi
@@ -24,7 +25,12 @@ def _pinned(model: str, version: str, image: str | None) -> str:
     return image
 
 
-def stack_outputs(model_stack: ModelStack, catalog: Catalog, stack: StackConfig) -> dict[str, Any]:
+def stack_outputs(
+    model_stack: ModelStack,
+    catalog: Catalog,
+    stack: StackConfig,
+    planned: Callable[[], dict[str, Any] | None] | None = None,
+) -> dict[str, Any]:
     # `.image` of a version is an Output: a built version's digest is only known after its build. A model
     # this run did not declare (the offline render cache holds its objects) has only pinned images. Only
     # the models this stack owns (a base: none; a shard: its selection) are in its contract.
@@ -45,7 +51,8 @@ def stack_outputs(model_stack: ModelStack, catalog: Catalog, stack: StackConfig)
             "contract": contract_output(catalog, stack, pulumi.get_stack(), images),
             "namespace": stack.namespace,
         }
-    capacity = capacity_plan(catalog, stack)
+    supplied = planned() if planned is not None else None
+    capacity = capacity_plan(catalog, stack) if supplied is None else supplied
     return {
         "contract": contract_output(catalog, stack, pulumi.get_stack(), images, capacity),
         "namespace": stack.namespace,

@@ -6,8 +6,9 @@ under Pulumi's mock runtime.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import Any
 
 import pulumi
 
@@ -64,9 +65,12 @@ def main(
     *,
     loaded: tuple[StackConfig, Catalog] | None = None,
     declared: Collection[str] | None = None,
+    capacity: Callable[[], dict[str, Any] | None] | None = None,
 ) -> ModelStack:
     """Declare the stack. The offline engine may pass what it already validated from the same files
-    (`loaded`) and the models to declare (`declared`, see ModelStackArgs); `pulumi up` passes neither."""
+    (`loaded`), the models to declare (`declared`, see ModelStackArgs) and the capacity plan of `loaded`
+    that another process computed meanwhile (`capacity`: None from it means plan here); `pulumi up`
+    passes none of them."""
     try:
         stack, catalog = loaded if loaded is not None else load(root, pulumi.get_stack())
     except CatalogError as exc:
@@ -84,6 +88,6 @@ def main(
             declared=declared,
         ),
     )
-    for key, value in stack_outputs(model_stack, catalog, stack).items():
+    for key, value in stack_outputs(model_stack, catalog, stack, capacity).items():
         pulumi.export(key, value)
     return model_stack

@@ -51,6 +51,7 @@ from modelstack.engine.render_store import (
 
 if TYPE_CHECKING:
     from components.validation.loader import LoadedCatalog, SchemaChecked
+    from modelstack.engine.rules_beside import Beside
 
 SERVED_MODEL = "modelstack:index:ServedModel"
 PARALLEL_MIN = 64
@@ -88,14 +89,19 @@ def _owners(registered: Sequence[Any]) -> dict[str, str] | None:
 
 
 def render_models(
-    root: Path, stack: str, loaded: tuple[Any, Any], declared: Collection[str]
+    root: Path,
+    stack: str,
+    loaded: tuple[Any, Any],
+    declared: Collection[str],
+    capacity: Callable[[], dict[str, Any] | None] | None = None,
 ) -> tuple[dict[str, RenderedModel], dict[str, tuple[str, dict[str, Any]]], dict[str, Any], int] | None:
     """Run the program declaring only `declared`: each model's objects, the stack-wide objects, the stack
-    outputs, the number of stack-wide registrations. None when the resource tree cannot be attributed."""
+    outputs, the number of stack-wide registrations. None when the resource tree cannot be attributed.
+    `capacity`: the catalog's capacity plan, planned beside the program (see `components.program.main`)."""
     from modelstack.engine.render import _manifest, run_program
     from modelstack.engine.render_files import dump_yaml
 
-    render = run_program(root, stack, loaded=loaded, declared=declared)
+    render = run_program(root, stack, loaded=loaded, declared=declared, capacity=capacity)
     owners = _owners(render.resources)
     if owners is None:
         return None
@@ -295,15 +301,14 @@ def cached_render(root: Path, stack: str, cache: RenderCache, *, jobs: int | Non
     from modelstack.engine.rules_beside import rules_beside
 
     run = _checked(root, stack, cache, inputs)
-    with rules_beside(run.checked) as validated:
-        return _render_checked(run, cache, jobs, validated)
+    with rules_beside(run.checked) as beside:
+        return _render_checked(run, cache, jobs, beside)
 
 
-def _render_checked(
-    run: _Run, cache: RenderCache, jobs: int | None, validated: Callable[[], LoadedCatalog]
-) -> CachedRender:
+def _render_checked(run: _Run, cache: RenderCache, jobs: int | None, beside: Beside) -> CachedRender:
     """`cached_render` of a catalog past the schema, its rules running meanwhile (`rules_beside`): nothing
-    is stored, and no error of the program's is raised, before `validated()` has passed the catalog."""
+    is stored, and no error of the program's is raised, before `beside.validated()` has passed the
+    catalog."""
     root, stack, config, catalog = run.root, run.stack, run.config, run.catalog
     # Taken before the program runs: a file edited meanwhile is then a miss next time, never stale.
     dependencies = _dependencies(root, config, catalog)
@@ -321,11 +326,11 @@ def _render_checked(
     processes = _workers(root, stack, groups, cache)
     here = [m for m in misses if m not in elsewhere]
     try:
-        result = render_models(root, stack, (config, catalog), here)
+        result = render_models(root, stack, (config, catalog), here, capacity=beside.capacity)
     except Exception:
-        validated()  # a catalog the rules reject is reported as such, not as what the program made of it
+        beside.validated()  # a catalog the rules reject is reported as such, not as what the program made of it
         raise
-    loaded = validated()
+    loaded = beside.validated()
     for process in processes:
         process.wait()
     if result is None:

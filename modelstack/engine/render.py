@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,11 +117,13 @@ def run_program(
     *,
     loaded: tuple[Any, Any] | None = None,
     declared: Collection[str] | None = None,
+    capacity: Callable[[], dict[str, Any] | None] | None = None,
 ) -> Render:
     """Run `components.program.main` under mocks. Raises CatalogError before registering anything.
 
-    `loaded` (the stack configuration and catalog already validated from the same files) and `declared`
-    (the models to declare) are the render cache's: see `components.program.main`."""
+    `loaded` (the stack configuration and catalog already validated from the same files), `declared`
+    (the models to declare) and `capacity` (the plan of `loaded`) are the render cache's: see
+    `components.program.main`."""
     import pulumi
     from pulumi.runtime import settings
     from pulumi.runtime.stack import run_pulumi_func
@@ -137,7 +139,7 @@ def run_program(
 
         def body() -> None:
             try:
-                stacks.append(program.main(root, loaded=loaded, declared=declared))
+                stacks.append(program.main(root, loaded=loaded, declared=declared, capacity=capacity))
             except pulumi.RunError as exc:
                 failure.append(exc.__context__ or exc)
 

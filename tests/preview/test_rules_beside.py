@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 
 from components.catalog.errors import CatalogError, Severity
+from components.gpu.capacity_report import capacity_plan
 from components.validation.loader import check_schema, load_catalog, load_stack_config
 from modelstack.engine import incremental, render_store
 from modelstack.engine.forked import can_fork
+from modelstack.engine.render import run_program
 from modelstack.engine.render_cache import RenderCache
 from modelstack.engine.render_keys import RENDER
 from modelstack.engine.rules_beside import rules_beside
@@ -54,9 +56,9 @@ def _expected(project: Path) -> Any:
 
 
 def _through_the_child(project: Path) -> Any:
-    with rules_beside(_checked(project), fork=True) as validated:
+    with rules_beside(_checked(project), fork=True) as beside:
         try:
-            return validated()
+            return beside.validated()
         except CatalogError as exc:
             return exc.problems
 
@@ -87,6 +89,33 @@ def test_a_catalog_the_rules_reject_raises_from_the_child_what_load_catalog_rais
     assert problems == _expected(project)
 
 
+def test_the_child_s_capacity_plan_is_the_one_planned_here(tmp_path: Path) -> None:
+    project = make_project(tmp_path, WARNED)
+    checked = _checked(project)
+
+    with rules_beside(checked, fork=True) as beside:
+        planned = beside.capacity()
+
+    assert planned is not None
+    assert planned == capacity_plan(checked.catalog, checked.stack)
+    assert planned["pools"], "the catalog's pools are planned"
+
+
+def test_without_a_child_the_program_plans_the_capacity_itself(tmp_path: Path) -> None:
+    project = make_project(tmp_path, CATALOG)
+
+    with rules_beside(_checked(project), fork=False) as beside:
+        assert beside.capacity() is None
+
+
+def test_a_render_exports_the_plan_it_would_plan_itself(tmp_path: Path) -> None:
+    project = make_project(tmp_path, WARNED)
+
+    cached = incremental.cached_render(project, "test", RenderCache(tmp_path / "cache"))
+
+    assert cached.outputs["capacity"] == run_program(project, "test").outputs["capacity"]
+
+
 def test_a_child_that_fails_means_the_rules_run_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = make_project(tmp_path, REJECTED)
     checked = _checked(project)
@@ -99,8 +128,8 @@ def test_a_child_that_fails_means_the_rules_run_here(tmp_path: Path, monkeypatch
         return real(self)
 
     monkeypatch.setattr(type(checked), "rule_problems", dies_in_the_child)
-    with rules_beside(checked, fork=True) as validated, pytest.raises(CatalogError) as raised:
-        validated()
+    with rules_beside(checked, fork=True) as beside, pytest.raises(CatalogError) as raised:
+        beside.validated()
 
     assert raised.value.problems == _expected(project)
 
@@ -130,7 +159,7 @@ def test_the_rules_error_is_reported_not_the_program_s_failure_on_the_catalog_th
     project = make_project(tmp_path, REJECTED)
     cache = RenderCache(tmp_path / "cache")
 
-    def program_fails(*_: Any) -> Any:
+    def program_fails(*_: Any, **__: Any) -> Any:
         raise KeyError("what the program made of a rejected catalog")
 
     monkeypatch.setattr(incremental, "render_models", program_fails)
@@ -159,7 +188,7 @@ def test_a_valid_catalog_s_program_failure_is_raised_as_it_is(
 ) -> None:
     project = make_project(tmp_path, CATALOG)
 
-    def program_fails(*_: Any) -> Any:
+    def program_fails(*_: Any, **__: Any) -> Any:
         raise KeyError("a defect of the program")
 
     monkeypatch.setattr(incremental, "render_models", program_fails)
