@@ -7,7 +7,9 @@
 
 flat: the very objects of a render declared as plain pulumi-kubernetes resources in one loop, under the
 same mock runtime as `modelstack render`, with no components, no validation and no YAML writing. This is
-what the Pulumi SDK costs for these objects; a render cannot be cheaper than it.
+what the Pulumi SDK costs for these objects through pulumi-kubernetes' generated classes; the program
+declares them as `KubernetesObject`s instead (the same requests, without the classes' typed walk), so a
+render can be cheaper than it (docs/performance.md, "2026-12-03, night").
 
 structured: the render's whole resource tree replayed with no program logic: the same objects, each under
 an empty ComponentResource with the program's type token and name, the same parents and dependencies.
