@@ -254,9 +254,9 @@ def declared(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     runs: list[list[str]] = []
     original = incremental.render_models
 
-    def spy(root: Path, stack: str, loaded: Any, models: Any) -> Any:
+    def spy(root: Path, stack: str, loaded: Any, models: Any, **options: Any) -> Any:
         runs.append(sorted(models))
-        return original(root, stack, loaded, models)
+        return original(root, stack, loaded, models, **options)
 
     monkeypatch.setattr(incremental, "render_models", spy)
     return runs
