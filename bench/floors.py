@@ -24,7 +24,6 @@ render costs.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -118,7 +117,7 @@ def declare_structured(tree: list[dict[str, Any]]) -> None:
             created[entry["urn"]] = component
 
 
-def _registrations_under_mocks(declare: Callable[[], None]) -> int:
+def registrations_under_mocks(declare: Callable[[], None]) -> int:
     """Run `declare` as a program under the same runtime settings as `modelstack render` (garbage
     collection and direct registration included, MODELSTACK_SDK_REGISTRATION=1 honoured), so that a ratio
     to the render measures the program, not a setting."""
@@ -136,11 +135,11 @@ def _registrations_under_mocks(declare: Callable[[], None]) -> int:
 
 
 def structured_floor(tree: list[dict[str, Any]]) -> int:
-    return _registrations_under_mocks(lambda: declare_structured(tree))
+    return registrations_under_mocks(lambda: declare_structured(tree))
 
 
 def flat_floor(manifests: list[dict[str, Any]]) -> int:
-    return _registrations_under_mocks(lambda: declare_flat(manifests))
+    return registrations_under_mocks(lambda: declare_flat(manifests))
 
 
 def serialization_floor(manifests: list[dict[str, Any]], out: Path) -> int:
@@ -206,19 +205,14 @@ def _recording_registrations() -> Iterator[list[tuple[dict[str, Any], dict[str, 
         return response
 
     # The requests' dependencies exist only on the SDK's path (direct registration drops them).
-    from modelstack.engine.direct import SDK_REGISTRATION_ENV
+    from modelstack.engine.direct import sdk_registration
 
-    saved = os.environ.get(SDK_REGISTRATION_ENV)
-    os.environ[SDK_REGISTRATION_ENV] = "1"
     MockMonitor.RegisterResource = register  # type: ignore[method-assign]
     try:
-        yield recorded
+        with sdk_registration():
+            yield recorded
     finally:
         MockMonitor.RegisterResource = original  # type: ignore[method-assign]
-        if saved is None:
-            os.environ.pop(SDK_REGISTRATION_ENV, None)
-        else:
-            os.environ[SDK_REGISTRATION_ENV] = saved
 
 
 def main(argv: list[str]) -> None:

@@ -40,6 +40,21 @@ _SIG = rpc._special_sig_key
 and output values."""
 
 
+@contextmanager
+def sdk_registration() -> Iterator[None]:
+    """Every registration within takes the SDK's own path (`SDK_REGISTRATION_ENV`): what the tests and
+    floors compare direct registration with, or whose requests they read."""
+    saved = os.environ.get(SDK_REGISTRATION_ENV)
+    os.environ[SDK_REGISTRATION_ENV] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(SDK_REGISTRATION_ENV, None)
+        else:
+            os.environ[SDK_REGISTRATION_ENV] = saved
+
+
 class _OffThePathError(Exception):
     """A value the wire format encodes specially: the SDK's own encoding and decoding must handle it."""
 

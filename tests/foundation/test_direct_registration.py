@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,19 +29,6 @@ from tests.sharding.layout import BASE, SHARDS, write_family
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@contextlib.contextmanager
-def _sdk_registration() -> Iterator[None]:
-    saved = os.environ.get(direct.SDK_REGISTRATION_ENV)
-    os.environ[direct.SDK_REGISTRATION_ENV] = "1"
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ[direct.SDK_REGISTRATION_ENV]
-        else:
-            os.environ[direct.SDK_REGISTRATION_ENV] = saved
-
-
 def _canonical(inputs: dict[str, Any]) -> str:
     """The inputs as data: keys sorted (a protobuf map decodes in no promised order), 1.0 still not 1."""
     return json.dumps(inputs, sort_keys=True, default=repr)
@@ -54,7 +40,7 @@ def _recorded(render: Render) -> dict[str, Any]:
 
 
 def _both(root: Path, stack: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    with _sdk_registration():
+    with direct.sdk_registration():
         sdk = run_program(root, stack)
     return _recorded(sdk), _recorded(run_program(root, stack))
 

@@ -12,7 +12,6 @@ generated classes add for older type tokens, which `KubernetesObject` leaves out
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,11 +20,10 @@ from typing import Any
 import pytest
 from google.protobuf.json_format import MessageToDict
 
-from bench.floors import declare_with_generated_class
+from bench.floors import declare_with_generated_class, registrations_under_mocks
 from components.kubernetes_object import KubernetesObject
-from modelstack.engine import direct
-from modelstack.engine.direct import direct_registration
-from modelstack.engine.mocks import RecordingMonitor, install, lean_runtime
+from modelstack.engine.direct import sdk_registration
+from modelstack.engine.mocks import RecordingMonitor
 from modelstack.engine.render import run_program
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,23 +41,15 @@ def _sdk_requests() -> Iterator[list[dict[str, Any]]]:
             requests.append(MessageToDict(request))
         return original(self, request)
 
-    saved = os.environ.get(direct.SDK_REGISTRATION_ENV)
-    os.environ[direct.SDK_REGISTRATION_ENV] = "1"
     RecordingMonitor.RegisterResource = recording  # type: ignore[method-assign]
     try:
-        yield requests
+        with sdk_registration():
+            yield requests
     finally:
         RecordingMonitor.RegisterResource = original  # type: ignore[method-assign]
-        if saved is None:
-            del os.environ[direct.SDK_REGISTRATION_ENV]
-        else:
-            os.environ[direct.SDK_REGISTRATION_ENV] = saved
 
 
 def _registered(declare: Callable[[Any, str, dict[str, Any]], None], objects: list[Any]) -> dict[str, Any]:
-    from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
-
     def program() -> None:
         import pulumi
         import pulumi_kubernetes as k8s
@@ -68,10 +58,8 @@ def _registered(declare: Callable[[Any, str, dict[str, Any]], None], objects: li
         for name, manifest in objects:
             declare(pulumi.ResourceOptions(provider=provider), name, manifest)
 
-    with _sdk_requests() as requests, lean_runtime():
-        mocks = install("modelstack", "conformance")
-        with direct_registration(mocks):
-            _sync_await(run_pulumi_func(program))
+    with _sdk_requests() as requests:
+        registrations_under_mocks(program)
     return {(request["type"], request["name"]): request for request in requests}
 
 
