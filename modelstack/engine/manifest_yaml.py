@@ -3,10 +3,11 @@
 PyYAML spends most of a render's writing time in its Python representer and resolver, once per node.
 Manifests are plain trees of mappings, lists and short scalars that mostly repeat (labels, names, ports),
 so this emitter writes the block layout PyYAML uses (sorted keys, 2-space indent, sequences in a
-mapping not indented) and decides each distinct scalar's spelling once. Whatever it cannot be sure to
-spell as PyYAML does (non-ASCII or multi-line text, a line PyYAML would fold, floats, non-string
-or very long keys) sends the whole document to PyYAML instead, so the output never differs: the tests
-compare both on generated documents and on whole renders.
+mapping not indented), folds a long scalar at the spaces PyYAML's emitter breaks at (the KEDA triggers'
+and alert rules' PromQL), and decides each distinct scalar's spelling once. Whatever it cannot be sure to
+spell as PyYAML does (non-ASCII or multi-line text, floats, non-string or very long keys) sends the whole
+document to PyYAML instead, so the output never differs: the tests compare both on generated documents
+and on whole renders.
 """
 
 from __future__ import annotations
@@ -64,6 +65,32 @@ def _spell(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _folded(prefix: str, spelled: str, indent: int) -> str:
+    """A plain or single-quoted scalar after `prefix` as PyYAML's `write_plain` / `write_single_quoted`
+    write it: a lone space (not the text's first or last character) becomes a line break and `indent`
+    spaces when the line has already passed the width; runs of spaces are never broken."""
+    quoted = spelled[0] == "'"
+    body = spelled[1:-1] if quoted else spelled
+    out = [prefix, "'"] if quoted else [prefix]
+    line_column = len(prefix) + quoted  # the column of body[start]
+    last = len(body) - 1
+    start = 0
+    for position, char in enumerate(body):
+        if char != " " or position in (0, last):
+            continue
+        if body[position - 1] == " " or body[position + 1] == " ":
+            continue
+        if line_column + position - start > WIDTH:
+            out.append(body[start:position])
+            out.append("\n" + " " * indent)
+            start = position + 1
+            line_column = indent
+    out.append(body[start:])
+    if quoted:
+        out.append("'")
+    return "".join(out)
+
+
 class _Emitter:
     __slots__ = ("lines", "spelled")
 
@@ -89,11 +116,12 @@ class _Emitter:
             return "null"
         raise _NeedsPyYAMLError  # floats: PyYAML's spelling of them is its own
 
-    def line(self, prefix: str, text: str) -> None:
-        """One `prefix + text` line; a long one with a space in it is left to PyYAML, which folds it."""
+    def line(self, prefix: str, text: str, indent: int) -> None:
+        """`prefix + text`, folded as PyYAML folds a scalar past the width (continued at `indent`)."""
         if len(prefix) + len(text) > WIDTH and " " in text:
-            raise _NeedsPyYAMLError
-        self.lines.append(prefix + text)
+            self.lines.append(_folded(prefix, text, indent))
+        else:
+            self.lines.append(prefix + text)
 
     def mapping(self, value: dict[Any, Any], indent: int, first_prefix: str | None = None) -> None:
         """A non-empty mapping at `indent`; its first key may continue a `- ` line (`first_prefix`)."""
@@ -119,7 +147,7 @@ class _Emitter:
             elif kind is list and item:
                 self.sequence(item, indent + 2, head + " ")
             else:
-                self.line(head + " ", self._leaf(item))
+                self.line(head + " ", self._leaf(item), indent + 2)
 
     def value(self, value: Any, head: str, indent: int) -> None:
         """A mapping's value after `head` (`key:`), on the same line when it is a leaf."""
@@ -132,7 +160,7 @@ class _Emitter:
             # PyYAML does not indent a block sequence that is a mapping's value.
             self.sequence(value, indent)
         else:
-            self.line(head + " ", self._leaf(value))
+            self.line(head + " ", self._leaf(value), indent + 2)
 
     def _leaf(self, value: Any) -> str:
         kind = type(value)

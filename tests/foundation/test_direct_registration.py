@@ -135,3 +135,99 @@ def test_a_secret_takes_the_sdks_own_decoding() -> None:
 
     secret = {rpc._special_sig_key: rpc._special_secret_sig, "value": "s3cr3t"}
     assert direct._decoded({"token": secret}, dry_run=False) == {"token": rpc.wrap_rpc_secret("s3cr3t")}
+
+
+# Plain property values: what components pass (mappings, lists, tuples and scalars, no Output in them),
+# with the unknown sentinel the wire format gives a special meaning.
+_PLAIN_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**53), 2**53),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+    st.just("04da6b54-80e4-46f7-96ec-b56ff0331ba9"),
+)
+_PLAIN_VALUES = st.recursive(
+    _PLAIN_SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.lists(children, max_size=3).map(tuple),
+        st.dictionaries(st.text(max_size=6), children, max_size=3),
+    ),
+    max_leaves=20,
+)
+
+
+def _sdk_round_trip(props: dict[str, Any]) -> dict[str, Any]:
+    """What the mock monitor's mocks receive on the SDK's path: `serialize_properties`, then the decoding
+    of the protobuf Struct it built."""
+    import asyncio
+
+    from pulumi.runtime import rpc
+
+    struct = asyncio.run(rpc.serialize_properties(props, {}))
+    return dict(rpc.deserialize_properties(struct))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    props=st.dictionaries(st.sampled_from(["apiVersion", "kind", "metadata", "spec", "data"]), _PLAIN_VALUES)
+)
+def test_plain_properties_decode_as_the_protobuf_round_trip_decodes_them(props: dict[str, Any]) -> None:
+    import asyncio
+
+    from components.kubernetes_object import KubernetesObject
+
+    resource = object.__new__(KubernetesObject)  # only its class's name translation is read
+    direct_inputs = asyncio.run(
+        direct._serialized_decoded(props, resource, resource.translate_input_property, None, dry_run=False)
+    )
+
+    assert direct_inputs == _sdk_round_trip(props)
+    assert list(direct_inputs) == [key for key in props if key in direct_inputs]
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_PLAIN_VALUES)
+def test_a_plain_output_is_copied_as_translate_output_properties_translates_it(value: Any) -> None:
+    from pulumi.runtime import rpc
+
+    decoded = _sdk_round_trip({"v": value}).get("v")
+    expected = rpc.translate_output_properties(
+        decoded, lambda name: name, Any, False, return_none_on_dict_type_mismatch=True
+    )
+    copied = direct._plain_copy(decoded)
+
+    assert copied == expected
+    if isinstance(decoded, (dict, list)):
+        assert copied is not decoded  # the program's Output never shares the mocks' record
+
+
+def test_a_secret_output_is_left_to_translate_output_properties() -> None:
+    from pulumi.runtime import rpc
+
+    with pytest.raises(direct._OffThePathError):
+        direct._plain_copy({"token": rpc.wrap_rpc_secret("s3cr3t")})
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=_PLAIN_VALUES)
+def test_a_value_called_plain_serializes_to_itself(value: Any) -> None:
+    """Why registering a component's outputs skips plain values: the SDK's serialization of one is the
+    value itself (tuples as lists), so there is nothing to await and nothing that could fail."""
+    import asyncio
+
+    from pulumi.runtime import rpc
+
+    assert direct._is_plain(value)
+    serialized = asyncio.run(rpc.serialize_property(value, [], "v"))
+    assert json.dumps(serialized) == json.dumps(value)
+
+
+def test_outputs_holding_an_output_or_an_object_are_not_plain() -> None:
+    import pulumi
+
+    output = object.__new__(pulumi.Output)  # no event loop needed: only its class is looked at
+    assert not direct._is_plain({"a": [output]})
+    assert not direct._is_plain({"a": object()})
+    assert not direct._is_plain({1: "x"})
