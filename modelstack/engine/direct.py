@@ -21,6 +21,7 @@ resources with the same inputs, URNs and parents, and resolve the same stack out
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ from typing import Any
 
 import pulumi.resource as sdk_resource
 from pulumi import _types
+from pulumi.output import Output, _OutputData
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
 from pulumi.runtime.resource import resource_output
@@ -261,6 +263,7 @@ def _resolve_outputs(
             return prop
 
     properties: dict[str, Any] = {}
+    plain_keys: set[str] = set()
     for key, value in outputs.items():
         py_key = translate(key)
         properties[py_key] = rpc.translate_output_properties(
@@ -275,6 +278,7 @@ def _resolve_outputs(
             if plain and _untyped(types.get(key)):
                 try:
                     properties[py_key] = _plain_copy(value)
+                    plain_keys.add(py_key)
                     continue
                 except _OffThePathError:
                     pass
@@ -286,7 +290,69 @@ def _resolve_outputs(
                 path=rpc._Path(py_key, resource=res._name),
                 return_none_on_dict_type_mismatch=True,
             )
-    rpc.resolve_properties(resolvers, properties, {}, custom)
+    _resolve_properties(resolvers, properties, plain_keys, custom)
+
+
+def _transfer_properties(res: Any, props: Any, custom: bool) -> dict[str, Any]:
+    """`rpc.transfer_properties` with one future per property, as the SDK's own `resource_output` makes
+    its outputs (`Output._from_data`), instead of four futures and a task that gathers them."""
+    resolvers: dict[str, Any] = {}
+    for name in props:
+        if name == "urn" or (name == "id" and custom):
+            continue  # resolved by `resource_output`
+        future: asyncio.Future[_OutputData[Any]] = asyncio.Future()
+        resolvers[name] = functools.partial(_resolve_property, res, future)
+        res.__dict__[name] = Output._from_data(future)
+    return resolvers
+
+
+def _resolve_property(  # noqa: PLR0917 (the SDK's resolver signature, called positionally)
+    res: Any,
+    future: asyncio.Future[_OutputData[Any]],
+    value: Any,
+    is_known: bool,
+    is_secret: bool,
+    deps: Any,
+    failed: Exception | None,
+    plain: bool = False,
+) -> None:
+    """What the SDK's resolver gives the Output: the value with the resource added to its dependencies,
+    or the failure. A plain value (`_plain_copy`'s) holds no Unknown, so the check of every node for
+    one (`_OutputData.__post_init__`) is skipped for it: it could only find none."""
+    if failed is not None:
+        future.set_exception(failed)
+        return
+    resources = set(deps) if deps else set()
+    resources.add(res)
+    if plain:
+        data: _OutputData[Any] = object.__new__(_OutputData)
+        data.resources, data.value, data.is_known, data.is_secret = resources, value, is_known, is_secret
+    else:
+        data = _OutputData(resources=resources, value=value, is_known=is_known, is_secret=is_secret)
+    future.set_result(data)
+
+
+def _resolve_properties(
+    resolvers: dict[str, Any], properties: dict[str, Any], plain_keys: set[str], custom: bool
+) -> None:
+    """`rpc.resolve_properties` with no property dependencies (the mocks report none), telling each
+    resolver whether its value is plain."""
+    dry_run = settings.is_dry_run()
+    for key, value in properties.items():
+        if key == "urn" or (key == "id" and custom):
+            continue
+        resolve = resolvers.get(key)
+        if resolve is None:
+            continue  # an output the program did not declare (the SDK leaves those alone too)
+        if key in plain_keys:
+            resolve(value, not dry_run or value is not None, False, None, None, plain=True)
+            continue
+        is_secret = rpc.is_rpc_secret(value)
+        unwrapped = rpc.unwrap_rpc_secret(value)
+        resolve(unwrapped, not dry_run or unwrapped is not None, is_secret, None, None)
+    for key, resolve in resolvers.items():
+        if key not in properties:
+            resolve(None, not dry_run, False, None, None)
 
 
 def _register(
@@ -315,7 +381,7 @@ def _register(
         resolve_id = None
         if custom:
             resolve_id, res.__dict__["id"] = resource_output(res)
-        resolvers = rpc.transfer_properties(res, props, custom)
+        resolvers = _transfer_properties(res, props, custom)
 
         async def do_register() -> None:
             try:

@@ -158,14 +158,25 @@ _PLAIN_VALUES = st.recursive(
 )
 
 
+def _awaited(awaitable: Any) -> Any:
+    """Run one coroutine on a loop of its own: `asyncio.run` would leave the thread without the current
+    event loop the SDK's synchronous entry points (and so the later tests in this process) ask for."""
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(awaitable)
+    finally:
+        loop.close()
+
+
 def _sdk_round_trip(props: dict[str, Any]) -> dict[str, Any]:
     """What the mock monitor's mocks receive on the SDK's path: `serialize_properties`, then the decoding
     of the protobuf Struct it built."""
-    import asyncio
 
     from pulumi.runtime import rpc
 
-    struct = asyncio.run(rpc.serialize_properties(props, {}))
+    struct = _awaited(rpc.serialize_properties(props, {}))
     return dict(rpc.deserialize_properties(struct))
 
 
@@ -174,12 +185,11 @@ def _sdk_round_trip(props: dict[str, Any]) -> dict[str, Any]:
     props=st.dictionaries(st.sampled_from(["apiVersion", "kind", "metadata", "spec", "data"]), _PLAIN_VALUES)
 )
 def test_plain_properties_decode_as_the_protobuf_round_trip_decodes_them(props: dict[str, Any]) -> None:
-    import asyncio
 
     from components.kubernetes_object import KubernetesObject
 
     resource = object.__new__(KubernetesObject)  # only its class's name translation is read
-    direct_inputs = asyncio.run(
+    direct_inputs = _awaited(
         direct._serialized_decoded(props, resource, resource.translate_input_property, None, dry_run=False)
     )
 
@@ -215,12 +225,11 @@ def test_a_secret_output_is_left_to_translate_output_properties() -> None:
 def test_a_value_called_plain_serializes_to_itself(value: Any) -> None:
     """Why registering a component's outputs skips plain values: the SDK's serialization of one is the
     value itself (tuples as lists), so there is nothing to await and nothing that could fail."""
-    import asyncio
 
     from pulumi.runtime import rpc
 
     assert direct._is_plain(value)
-    serialized = asyncio.run(rpc.serialize_property(value, [], "v"))
+    serialized = _awaited(rpc.serialize_property(value, [], "v"))
     assert json.dumps(serialized) == json.dumps(value)
 
 
