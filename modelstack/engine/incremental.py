@@ -23,6 +23,7 @@ preview finds changed.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import subprocess
 import sys
@@ -56,6 +57,9 @@ if TYPE_CHECKING:
 SERVED_MODEL = "modelstack:index:ServedModel"
 PARALLEL_MIN = 64
 """Misses below this many models are rendered in this process (a second one costs ~2 s to start)."""
+
+MAIN_EXTRA_SHARE = 0.05
+"""The fraction of the models this process renders beyond an equal share (`worker_groups`)."""
 
 CATALOG_ENTRIES = "catalog-entries"
 
@@ -275,6 +279,18 @@ def _workers(
     return processes
 
 
+def worker_groups(models: Sequence[str], jobs: int) -> list[list[str]]:
+    """The models each of `jobs - 1` workers renders; this process renders the rest (the first ones).
+
+    A worker starts rendering later than this process: it starts an interpreter, imports the program and
+    checks the whole catalog again (~0.7 s of a 1,000-model render on 2 cores, measured), so this process
+    takes `MAIN_EXTRA_SHARE` more than an equal share and both finish together."""
+    here = min(len(models), math.ceil(len(models) * (1 / jobs + MAIN_EXTRA_SHARE)))
+    rest = models[here:]
+    size = -(-len(rest) // (jobs - 1)) if rest else 1
+    return [list(rest[i : i + size]) for i in range(0, len(rest), size)]
+
+
 def jobs_default() -> int:
     """Processes for a render's misses: `$MODELSTACK_JOBS`, else one per CPU (at most 8)."""
     explicit = os.environ.get("MODELSTACK_JOBS", "")
@@ -320,8 +336,7 @@ def _render_checked(run: _Run, cache: RenderCache, jobs: int | None, beside: Bes
     if jobs > 1 and len(cacheable) >= PARALLEL_MIN:
         # This process renders its share (with the stack-wide objects and every model that builds), the
         # workers the rest; they store what they render, this process reads it back.
-        size = -(-len(cacheable) // jobs)
-        groups = [cacheable[i : i + size] for i in range(size, len(cacheable), size)]
+        groups = worker_groups(cacheable, jobs)
     elsewhere = {m for group in groups for m in group}
     processes = _workers(root, stack, groups, cache)
     here = [m for m in misses if m not in elsewhere]

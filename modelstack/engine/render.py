@@ -156,8 +156,9 @@ def run_program(
     return Render(manifests, outputs, mocks.registered, lock)
 
 
-def write_render(render: Render, out: Path) -> list[Path]:
-    """Write one file per object plus outputs.json, atomically replacing `out` (see render_dir)."""
+def write_render(render: Render, out: Path) -> int:
+    """Write one file per object plus outputs.json and the lock, atomically replacing `out` (see
+    render_dir); the number of files written."""
     unique_keys(m.key for m in render.manifests)
     texts = [(m.key, dump_yaml(m.body)) for m in render.manifests]
     return write_texts(texts, render.outputs, render.lock, out)

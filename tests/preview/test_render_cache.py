@@ -652,3 +652,16 @@ def test_renders_of_two_catalogs_of_one_stack_are_both_kept_whole(
 
     assert len(declared) == runs
     assert back.index != again.index
+
+
+@given(count=st.integers(min_value=0, max_value=400), jobs=st.integers(min_value=2, max_value=8))
+def test_worker_groups_leave_this_process_the_first_and_largest_share(count: int, jobs: int) -> None:
+    models = [f"m{i}" for i in range(count)]
+
+    groups = incremental.worker_groups(models, jobs)
+
+    here = count - sum(len(group) for group in groups)
+    assert [m for group in groups for m in group] == models[here:]  # each model once, in catalog order
+    assert len(groups) <= jobs - 1
+    assert all(group for group in groups)
+    assert all(here >= len(group) for group in groups)
