@@ -58,16 +58,30 @@ def _listed(directory: Path) -> set[str]:
 
 def _contents(directory: Path) -> tuple[set[str], set[str]]:
     """Every file (or link, or anything not a directory) and every directory below `directory`."""
+    # Strings, not pathlib: a render's directory holds tens of thousands of files, and building a Path
+    # for each cost more than writing the render again.
     files: set[str] = set()
     dirs: set[str] = set()
-    for here, subdirs, names in os.walk(directory):
-        relative = Path(here).relative_to(directory)
+    top = os.fspath(directory)
+    for here, subdirs, names in os.walk(top):
+        relative = os.path.relpath(here, top).replace(os.sep, "/")
+        prefix = "" if relative == "." else relative + "/"
         for name in subdirs:
-            path = relative / name
             # A link to a directory is not descended into: it is an entry the render did not write.
-            (files if (Path(here) / name).is_symlink() else dirs).add(path.as_posix())
-        files.update((relative / name).as_posix() for name in names)
+            (files if os.path.islink(os.path.join(here, name)) else dirs).add(prefix + name)
+        files.update(prefix + name for name in names)
     return files, dirs
+
+
+def _parents(listed: set[str]) -> set[str]:
+    """Every directory above a listed file (`a/b/c.yaml`: `a/b` and `a`)."""
+    parents: set[str] = set()
+    for file in listed:
+        directory = file.rpartition("/")[0]
+        while directory and directory not in parents:
+            parents.add(directory)
+            directory = directory.rpartition("/")[0]
+    return parents
 
 
 def previous_render(out: Path) -> set[str] | None:
@@ -84,8 +98,7 @@ def previous_render(out: Path) -> set[str] | None:
     listed = _listed(out)
     files, dirs = _contents(out)
     extra = sorted(files - listed - {MARKER})
-    parents = {p.as_posix() for f in listed for p in Path(f).parents if p != Path(".")}
-    extra += sorted(d + "/" for d in dirs - parents)
+    extra += sorted(d + "/" for d in dirs - _parents(listed))
     if extra:
         shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
         raise RenderDirError(
@@ -122,9 +135,10 @@ def _exchange(a: Path, b: Path) -> bool:
 
 def _delete_render(directory: Path, files: set[str]) -> None:
     """Delete the files a render wrote, then the directories they leave empty; nothing else."""
+    top = os.fspath(directory)
     for name in sorted(files, reverse=True):
         with contextlib.suppress(FileNotFoundError):
-            (directory / name).unlink()
+            os.unlink(os.path.join(top, name))
     for here, _, _ in sorted(os.walk(directory, topdown=False), key=lambda w: -len(w[0])):
         with contextlib.suppress(OSError):
             os.rmdir(here)

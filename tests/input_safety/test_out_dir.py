@@ -7,6 +7,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from modelstack.engine.render import run_program, write_render
 
@@ -178,3 +180,29 @@ def test_concurrent_renders_always_leave_one_whole_render_that_a_reader_sees_who
     assert _complete(out, expected)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     assert seen_partial == [], f"{len(seen_partial)} partial views, e.g. {len(seen_partial[0])} files"
+
+
+# What a render lists: relative paths without `.` or `..` segments (its keys are checked for those).
+_SEGMENTS = st.text(alphabet="ab.-_", min_size=1, max_size=4).filter(lambda s: s not in (".", ".."))
+_RELATIVE_PATHS = st.lists(_SEGMENTS, min_size=1, max_size=4).map("/".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sets(_RELATIVE_PATHS, max_size=12))
+def test_the_directories_above_listed_files_are_those_pathlib_names(listed: set[str]) -> None:
+    from modelstack.engine.render_dir import _parents
+
+    expected = {p.as_posix() for f in listed for p in Path(f).parents if p != Path(".")}
+    assert _parents(listed) == expected
+
+
+def test_a_directory_link_inside_a_previous_render_is_refused(project: Path, run, tmp_path: Path) -> None:
+    assert run("render", "--stack", "dev", "--out", "out").code == 0
+    (tmp_path / "elsewhere").mkdir()
+    (project / "out" / "linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    before = files_of(project)
+
+    result = run("render", "--stack", "dev", "--out", "out")
+
+    assert result.code == 2 and "linked" in result.stderr
+    assert files_of(project) == before
